@@ -1,0 +1,1 @@
+"""The pure domain: state of one registry, decisions, invariants, permissions. No I/O."""

@@ -1,0 +1,108 @@
+"""The in-memory state of one registry, held by its single writer.
+
+Plain dataclasses, mutated only by ``evolve`` (one event at a time), read by the decide
+functions. The whole state round-trips through JSON for snapshots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from schemas.enums import CompanyRole, CompanyState, ProgrammeStage, UserRole
+from schemas.envelope import GENESIS_HASH
+
+
+@dataclass
+class Organisation:
+    company_id: int
+    name: str
+    role: CompanyRole
+    state: CompanyState
+    tax_id: str | None
+    payment_id: str | None
+    email: str
+    country_code: str
+    sectoral_scopes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class User:
+    user_id: int
+    company_id: int
+    email: str
+    name: str
+    role: UserRole
+    pending: bool = False
+
+
+@dataclass
+class Programme:
+    programme_id: str
+    title: str
+    external_id: str
+    sector: str
+    sectoral_scope: str
+    stage: ProgrammeStage
+    credit_est: int
+    start_time: int
+    proponents: list[int]
+    percentages: list[Decimal]
+    eia_number: str
+
+
+@dataclass
+class Processed:
+    """What became of one command id: the idempotency record."""
+
+    fingerprint: str
+    command_type: str
+    status: str
+    first_seq: int | None = None
+    last_seq: int | None = None
+    aggregate_id: str | None = None
+    aggregate_ids: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class RegistryState:
+    registry: str
+    initialised: bool = False
+    country_code: str = ""
+    country_name: str = ""
+    credit_unit: str = "ITMO"
+    government_company_id: int = 0
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+    next_company_id: int = 1
+    next_user_id: int = 1
+    next_programme_id: int = 1
+    organisations: dict[int, Organisation] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
+    programmes: dict[str, Programme] = field(default_factory=dict)
+    aggregate_versions: dict[str, int] = field(default_factory=dict)
+    tax_ids: dict[str, int] = field(default_factory=dict)
+    payment_ids: dict[str, int] = field(default_factory=dict)
+    org_emails: dict[str, int] = field(default_factory=dict)
+    user_emails: dict[str, int] = field(default_factory=dict)
+    external_ids: dict[str, str] = field(default_factory=dict)
+    eia_numbers: dict[str, str] = field(default_factory=dict)
+    processed: dict[str, Processed] = field(default_factory=dict)
+
+    def next_aggregate_version(self, aggregate_id: str) -> int:
+        return self.aggregate_versions.get(aggregate_id, 0) + 1
+
+
+_ADAPTER: TypeAdapter[RegistryState] = TypeAdapter(RegistryState)
+
+
+def dump_state(state: RegistryState) -> bytes:
+    return _ADAPTER.dump_json(state)
+
+
+def load_state(raw: bytes) -> RegistryState:
+    return _ADAPTER.validate_json(raw)

@@ -1,0 +1,1 @@
+"""Auth primitives shared by the API nodes: signed tokens and password hashing."""

@@ -1,0 +1,52 @@
+"""Per-registry Kafka topic names and settings (ARCHITECTURE.md section 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SNAPSHOT_MAX_BYTES = 64 * 1024 * 1024
+COMMAND_MAX_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Topics:
+    registry: str
+
+    @property
+    def commands(self) -> str:
+        return f"{self.registry}.commands"
+
+    @property
+    def events(self) -> str:
+        return f"{self.registry}.events"
+
+    @property
+    def results(self) -> str:
+        return f"{self.registry}.results"
+
+    @property
+    def snapshots(self) -> str:
+        return f"{self.registry}.snapshots"
+
+    @property
+    def transactional_id(self) -> str:
+        """Fixed per registry: a new processor's InitProducerId fences every older one."""
+        return f"{self.registry}.processor"
+
+    @property
+    def processor_group(self) -> str:
+        return f"{self.registry}.processor"
+
+    def configs(self, replication: int) -> dict[str, dict[str, str]]:
+        min_isr = str(min(2, replication))
+        forever = {"retention.ms": "-1", "retention.bytes": "-1", "min.insync.replicas": min_isr}
+        return {
+            self.commands: {"retention.ms": str(7 * 86400 * 1000), "min.insync.replicas": min_isr},
+            self.events: {**forever, "cleanup.policy": "delete"},
+            self.results: {**forever, "cleanup.policy": "delete"},
+            self.snapshots: {
+                "cleanup.policy": "compact",
+                "max.message.bytes": str(SNAPSHOT_MAX_BYTES),
+                "min.insync.replicas": min_isr,
+            },
+        }

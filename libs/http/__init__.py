@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the API services: problem+json errors, limits, health, metrics."""

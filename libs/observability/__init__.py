@@ -1,0 +1,1 @@
+"""Structured logging and metrics, configured once per process."""

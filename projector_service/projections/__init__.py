@@ -1,0 +1,1 @@
+"""Pure projections: (event envelope, typed payload) -> row writes. No I/O."""

@@ -1,0 +1,115 @@
+"""Read-model tables, created on start in one schema per registry (``rm_<registry>``).
+
+Replay builds the same tables in a fresh schema and renames it into place atomically.
+"""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS {s}.checkpoints (
+    projection text PRIMARY KEY,
+    last_seq bigint NOT NULL,
+    next_position bigint NOT NULL,
+    last_hash text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {s}.registry_info (
+    id int PRIMARY KEY CHECK (id = 1),
+    country_code text NOT NULL,
+    country_name text NOT NULL,
+    credit_unit text NOT NULL,
+    government_company_id int NOT NULL,
+    root_user_id int NOT NULL,
+    initialised_seq bigint NOT NULL,
+    initialised_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}.organisations (
+    company_id int PRIMARY KEY,
+    name text NOT NULL,
+    role text NOT NULL,
+    state text NOT NULL,
+    tax_id text,
+    payment_id text,
+    email text NOT NULL,
+    phone text,
+    website text,
+    address text,
+    country_code text NOT NULL,
+    sectoral_scopes text[] NOT NULL,
+    minister_name text,
+    created_seq bigint NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_seq bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}.users (
+    user_id int PRIMARY KEY,
+    company_id int NOT NULL,
+    email text NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    phone text,
+    pending boolean NOT NULL,
+    created_seq bigint NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_seq bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS users_company ON {s}.users (company_id, user_id);
+CREATE TABLE IF NOT EXISTS {s}.programmes (
+    programme_id text PRIMARY KEY,
+    title text NOT NULL,
+    external_id text NOT NULL,
+    sector text NOT NULL,
+    sectoral_scope text NOT NULL,
+    country_code text NOT NULL,
+    stage text NOT NULL,
+    start_time bigint NOT NULL,
+    end_time bigint NOT NULL,
+    credit_est bigint NOT NULL,
+    credit_unit text NOT NULL,
+    proponent_company_ids int[] NOT NULL,
+    proponent_percentages numeric[] NOT NULL,
+    environmental_assessment_registration_no text NOT NULL,
+    properties jsonb NOT NULL,
+    serial_no text,
+    created_seq bigint NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_seq bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS programmes_stage ON {s}.programmes (stage, programme_id);
+CREATE INDEX IF NOT EXISTS programmes_proponents
+    ON {s}.programmes USING gin (proponent_company_ids);
+CREATE TABLE IF NOT EXISTS {s}.programme_timeline (
+    seq bigint PRIMARY KEY,
+    programme_id text NOT NULL,
+    type text NOT NULL,
+    actor_user_id int,
+    occurred_at timestamptz NOT NULL,
+    payload jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS timeline_programme ON {s}.programme_timeline (programme_id, seq);
+"""
+
+# Tables compared by replay equivalence (everything but the checkpoint's wall-clock time).
+MODEL_TABLES: dict[str, str] = {
+    "registry_info": "id",
+    "organisations": "company_id",
+    "users": "user_id",
+    "programmes": "programme_id",
+    "programme_timeline": "seq",
+}
+
+
+def live_schema(registry: str) -> str:
+    name = "rm_" + re.sub(r"[^a-z0-9_]", "_", registry)
+    return name
+
+
+async def create_schema(conn: asyncpg.Connection, schema: str) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7310002)")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        await conn.execute(TABLES.format(s=schema))

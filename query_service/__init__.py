@@ -1,0 +1,1 @@
+"""The read API: read models only, every answer says which seq it reflects."""

@@ -1,0 +1,26 @@
+"""The read API's routers and app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, FastAPI
+
+from libs.http.health import health_router
+from libs.http.problems import install_problem_handlers
+from query_service.api.deps import QueryDeps
+from query_service.api.routes import catalog
+
+
+def query_routers() -> list[APIRouter]:
+    return [catalog.router]
+
+
+def create_query_app(deps: QueryDeps, ready_checks: dict[str, Callable[[], bool]]) -> FastAPI:
+    app = FastAPI(title="Carbon Registry: read API", version="1")
+    app.state.query_deps = deps
+    install_problem_handlers(app)
+    for router in query_routers():
+        app.include_router(router)
+    app.include_router(health_router(ready_checks))
+    return app

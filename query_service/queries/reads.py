@@ -1,0 +1,51 @@
+"""Consistent reads: the data and the seq it reflects come from one snapshot.
+
+``read_at_least`` waits (bounded) until the read models have applied ``min_seq``, then runs
+the query in a REPEATABLE READ, read-only transaction together with the checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+
+from libs.http.problems import Problem
+
+T = TypeVar("T")
+POLL_S = 0.005
+
+
+async def applied_seq(conn: asyncpg.Connection, schema: str) -> int:
+    seq = await conn.fetchval(
+        f"SELECT last_seq FROM {schema}.checkpoints WHERE projection = 'main'"
+    )
+    return int(seq or 0)
+
+
+async def read_at_least(
+    pool: asyncpg.Pool,
+    schema: str,
+    min_seq: int,
+    wait_s: float,
+    query: Callable[[asyncpg.Connection], Awaitable[T]],
+) -> tuple[int, T]:
+    deadline = time.monotonic() + wait_s
+    async with pool.acquire() as conn:
+        while True:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                seq = await applied_seq(conn, schema)
+                if seq >= min_seq:
+                    return seq, await query(conn)
+            if time.monotonic() >= deadline:
+                raise Problem(
+                    503,
+                    "read.behind",
+                    f"The read models have applied seq {seq}, not yet {min_seq}. Retry shortly.",
+                    seq=seq,
+                    min_seq=min_seq,
+                )
+            await asyncio.sleep(POLL_S)

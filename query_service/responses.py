@@ -1,0 +1,90 @@
+"""Response models of the read API (rows never leave ``queries/``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    seq: int
+    data: list[T]
+    next_cursor: str | None = None
+
+
+class One(BaseModel, Generic[T]):
+    seq: int
+    data: T
+
+
+class RegistryInfo(BaseModel):
+    country_code: str
+    country_name: str
+    credit_unit: str
+    government_company_id: int
+    initialised_seq: int
+    initialised_at: datetime
+
+
+class Organisation(BaseModel):
+    company_id: int
+    name: str
+    role: str
+    state: str
+    tax_id: str | None
+    payment_id: str | None
+    email: str
+    phone: str | None
+    website: str | None
+    address: str | None
+    country_code: str
+    sectoral_scopes: list[str]
+    minister_name: str | None
+    created_seq: int
+    created_at: datetime
+    updated_seq: int
+
+
+class User(BaseModel):
+    user_id: int
+    company_id: int
+    email: str
+    name: str
+    role: str
+    phone: str | None
+    pending: bool
+    created_at: datetime
+
+
+class Programme(BaseModel):
+    programme_id: str
+    title: str
+    external_id: str
+    sector: str
+    sectoral_scope: str
+    country_code: str
+    stage: str
+    start_time: int
+    end_time: int
+    credit_est: int
+    credit_unit: str
+    proponent_company_ids: list[int]
+    proponent_percentages: list[str]
+    environmental_assessment_registration_no: str
+    properties: dict[str, Any]
+    serial_no: str | None
+    created_seq: int
+    created_at: datetime
+    updated_seq: int
+
+
+class TimelineEntry(BaseModel):
+    seq: int
+    type: str
+    actor_user_id: int | None
+    occurred_at: datetime
+    payload: dict[str, Any]

@@ -1,0 +1,193 @@
+"""``registry``: the operator CLI.
+
+With no KAFKA_BOOTSTRAP and no DATABASE_URL everything runs embedded (one process, an
+embedded PostgreSQL under REGISTRY_DATA_DIR). Set both to run the production shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from libs.observability.logging import configure_logging
+from libs.settings import RegistrySettings
+
+app = typer.Typer(help="National carbon credit registry.", no_args_is_help=True)
+console = Console()
+
+
+def _settings(service: str) -> RegistrySettings:
+    settings = RegistrySettings()
+    configure_logging(service, json=settings.log_json)
+    return settings
+
+
+@app.command()
+def serve() -> None:
+    """Run the whole registry in one process (the embedded default without Kafka/DB)."""
+    from registry_cli.serve import serve as serve_
+
+    asyncio.run(serve_(_settings("registry")))
+
+
+@app.command()
+def init() -> None:
+    """Initialise the registry (country, Government, Root) through the log (Kafka shape)."""
+    from registry_cli.processes import run_init
+
+    text, password = asyncio.run(run_init(_settings("init")))
+    console.print(text)
+    if password:
+        console.print(f"Root password (shown once, not stored anywhere): {password}")
+
+
+@app.command()
+def processor() -> None:
+    """Run the single-writer command processor (Kafka; standbys wait in its group)."""
+    from registry_cli.processes import run_processor
+
+    asyncio.run(run_processor(_settings("processor")))
+
+
+@app.command()
+def projector() -> None:
+    """Run the projector that folds events into the Postgres read models."""
+    from registry_cli.processes import run_projector
+
+    asyncio.run(run_projector(_settings("projector")))
+
+
+@app.command("command-api")
+def command_api() -> None:
+    """Run a command API node (stateless; run as many as you like)."""
+    from registry_cli.processes import run_command_api
+
+    asyncio.run(run_command_api(_settings("command-api")))
+
+
+@app.command("query-api")
+def query_api() -> None:
+    """Run a read API node (stateless; run as many as you like)."""
+    from registry_cli.processes import run_query_api
+
+    asyncio.run(run_query_api(_settings("query-api")))
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+@app.command()
+def replay() -> None:
+    """Rebuild every read model from seq 0 into a fresh schema, then switch atomically."""
+    from projector_service.replay import rebuild
+    from projector_service.schema import live_schema
+    from registry_cli.wiring import database, event_source
+
+    settings = _settings("replay")
+
+    async def go() -> None:
+        async with database(settings) as dsn:
+            source = event_source(settings, dsn)
+            with _progress() as progress:
+                task = progress.add_task("replaying", total=None)
+
+                def tick(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                try:
+                    schema, cp, rate = await rebuild(
+                        dsn, source, live_schema(settings.registry), progress=tick
+                    )
+                finally:
+                    await source.close()
+            console.print(
+                f"rebuilt {schema} to seq {cp.last_seq:,} at {rate:,.0f} events/s; switched."
+            )
+
+    asyncio.run(go())
+
+
+@app.command()
+def verify() -> None:
+    """Walk the log: dense seq, hash chain, envelope validity. Non-zero exit on any break."""
+    from libs.eventlog.verify import verify_log
+    from registry_cli.wiring import database, event_source
+
+    settings = _settings("verify")
+
+    async def go() -> bool:
+        async with database(settings) as dsn:
+            source = event_source(settings, dsn)
+            try:
+                with _progress() as progress:
+                    task = progress.add_task("verifying", total=None)
+                    report = await verify_log(
+                        source, lambda d, t: progress.update(task, completed=d, total=t)
+                    )
+            finally:
+                await source.close()
+        console.print(f"events: {report.events:,}  last seq: {report.last_seq:,}")
+        console.print(f"head hash: {report.last_hash}")
+        for name, count in sorted(report.types.items()):
+            console.print(f"  {name}: {count:,}")
+        if report.ok:
+            console.print("[green]OK: the log is dense, chained and valid.[/green]")
+            return True
+        for b in report.breaks:
+            console.print(f"[red]BREAK at position {b.position} (seq {b.seq}): {b.reason}[/red]")
+        return False
+
+    if not asyncio.run(go()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Really delete the read models.")] = False,
+) -> None:
+    """Drop the read models (the log is untouched); `registry replay` rebuilds them."""
+    from projector_service.schema import live_schema
+    from registry_cli.wiring import database
+
+    if not yes:
+        raise typer.BadParameter("pass --yes to drop the read models")
+    settings = _settings("reset")
+
+    async def go() -> None:
+        async with database(settings) as dsn:
+            conn = await asyncpg.connect(dsn)
+            try:
+                await conn.execute(
+                    f"DROP SCHEMA IF EXISTS {live_schema(settings.registry)} CASCADE"
+                )
+            finally:
+                await conn.close()
+
+    asyncio.run(go())
+    console.print("read models dropped; run `registry replay` (or start the projector).")
+
+
+@app.command("export-schemas")
+def export_schemas(
+    directory: Annotated[Path, typer.Argument(help="Where to write the JSON Schemas.")] = Path(
+        "schemas/json"
+    ),
+) -> None:
+    """Write the JSON Schema of every published envelope, command and event."""
+    from schemas.jsonschema import export
+
+    written = export(directory)
+    console.print(f"wrote {len(written)} schemas to {directory}")

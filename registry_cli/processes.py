@@ -1,0 +1,157 @@
+"""The production shape: each part as its own process (Kafka + PostgreSQL).
+
+Every process serves /health, /ready and /metrics on its port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import asyncpg
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from command_service.adapters.kafka_bus import KafkaCommandBus
+from command_service.adapters.kafka_log import KafkaProcessorLog
+from command_service.api.app import create_command_app
+from command_service.api.deps import CommandDeps
+from command_service.application.processor import Processor
+from libs.http.health import health_router
+from libs.settings import RegistrySettings
+from projector_service.runner import Projector
+from projector_service.schema import create_schema, live_schema
+from query_service.api.app import create_query_app
+from query_service.api.deps import QueryDeps
+from registry_cli.wiring import credential_store, database, event_source, initialise, token_secret
+
+log = structlog.get_logger("process")
+
+
+def _require_kafka(settings: RegistrySettings, what: str) -> str:
+    if not settings.kafka_bootstrap:
+        raise SystemExit(
+            f"`registry {what}` runs alone only against Kafka: set KAFKA_BOOTSTRAP "
+            "(for the embedded default, use `registry serve`)."
+        )
+    return settings.kafka_bootstrap
+
+
+async def _serve_http(
+    app: FastAPI, settings: RegistrySettings, port: int, work: list[asyncio.Task[Any]]
+) -> None:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=port, log_level="warning", access_log=False)
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    serve_task = asyncio.create_task(server.serve())
+    done, _ = await asyncio.wait([serve_task, *work], return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    for task in work:
+        task.cancel()
+    for task in [serve_task, *work]:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for task in done:
+        if task is not serve_task and not task.cancelled() and task.exception():
+            raise SystemExit(f"{task.get_name()} failed: {task.exception()!r}")
+
+
+def _ops_app(title: str, checks: dict[str, Callable[[], bool]]) -> FastAPI:
+    app = FastAPI(title=title)
+    app.include_router(health_router(checks))
+    return app
+
+
+async def run_processor(settings: RegistrySettings) -> None:
+    bootstrap = _require_kafka(settings, "processor")
+    plog = KafkaProcessorLog(bootstrap, settings.registry, replication=settings.kafka_replication)
+    processor = Processor(plog, settings.registry)
+    stop = asyncio.Event()
+
+    async def lead() -> None:
+        try:
+            await processor.run(stop)
+        finally:
+            await plog.close()
+
+    app = _ops_app("processor", {"leader_and_caught_up": processor.ready.is_set})
+    await _serve_http(app, settings, settings.port, [asyncio.create_task(lead(), name="processor")])
+
+
+async def run_projector(settings: RegistrySettings) -> None:
+    async with database(settings) as dsn:
+        projector = Projector(
+            event_source(settings, dsn), dsn, settings.registry, live_schema(settings.registry)
+        )
+        stop = asyncio.Event()
+        app = _ops_app("projector", {"caught_up": projector.caught_up.is_set})
+        task = asyncio.create_task(projector.run(stop), name="projector")
+        await _serve_http(app, settings, settings.port, [task])
+
+
+async def run_command_api(settings: RegistrySettings) -> None:
+    bootstrap = _require_kafka(settings, "command-api")
+    async with database(settings) as dsn:
+        bus = KafkaCommandBus(bootstrap, settings.registry)
+        await bus.start()
+        pool, credentials = await credential_store(dsn, settings.registry)
+        try:
+            deps = CommandDeps(
+                settings.registry,
+                bus,
+                credentials,
+                token_secret(settings),
+                settings.command_timeout_s,
+            )
+            app = create_command_app(deps, {"log": bus.ready.is_set})
+            await _serve_http(app, settings, settings.port, [])
+        finally:
+            await bus.close()
+            await pool.close()
+
+
+async def run_query_api(settings: RegistrySettings) -> None:
+    async with database(settings) as dsn:
+        schema = live_schema(settings.registry)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await create_schema(conn, schema)
+        finally:
+            await conn.close()
+        pool = await asyncpg.create_pool(dsn, min_size=2, max_size=20)
+        try:
+            deps = QueryDeps(
+                settings.registry, pool, schema, token_secret(settings), settings.read_wait_max_s
+            )
+            app = create_query_app(deps, {"database": lambda: True})
+            await _serve_http(app, settings, settings.query_port, [])
+        finally:
+            await pool.close()
+
+
+async def run_init(settings: RegistrySettings) -> tuple[str, str | None]:
+    """Submit the one-time setup through the log; returns (outcome, root password or None)."""
+    bootstrap = _require_kafka(settings, "init")
+    async with database(settings) as dsn:
+        bus = KafkaCommandBus(bootstrap, settings.registry)
+        await bus.start()
+        pool, credentials = await credential_store(dsn, settings.registry)
+        try:
+            outcome = await initialise(settings, bus, credentials)
+        finally:
+            await bus.close()
+            await pool.close()
+    res = outcome.result
+    text = "initialised" if res.status == "accepted" else (res.error.message if res.error else "")
+    return text, outcome.root_password
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)

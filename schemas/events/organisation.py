@@ -1,0 +1,39 @@
+"""Events of organisations (companies) and their users. No secret ever appears here."""
+
+from __future__ import annotations
+
+from schemas.enums import CompanyRole, CompanyState, SectoralScope, UserRole
+from schemas.events.base import EventPayload
+from schemas.types import CountryCode, Email, Name, Phone, TaxId, Text, Url
+
+
+class OrganisationRegistered(EventPayload):
+    TYPE = "OrganisationRegistered"
+    AGGREGATE = "organisation"
+
+    company_id: int
+    name: Name
+    role: CompanyRole
+    state: CompanyState
+    tax_id: TaxId | None
+    payment_id: TaxId | None
+    email: Email
+    phone: Phone | None
+    website: Url | None
+    address: Text | None
+    country_code: CountryCode
+    sectoral_scopes: list[SectoralScope]
+    minister_name: Name | None
+
+
+class UserCreated(EventPayload):
+    TYPE = "UserCreated"
+    AGGREGATE = "user"
+
+    user_id: int
+    company_id: int
+    email: Email
+    name: Name
+    role: UserRole
+    phone: Phone | None
+    pending: bool
