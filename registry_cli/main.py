@@ -135,7 +135,9 @@ def verify() -> None:
                 with _progress() as progress:
                     task = progress.add_task("verifying", total=None)
                     report = await verify_log(
-                        source, lambda d, t: progress.update(task, completed=d, total=t)
+                        source,
+                        lambda d, t: progress.update(task, completed=d, total=t),
+                        registry=settings.registry,
                     )
             finally:
                 await source.close()

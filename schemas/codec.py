@@ -83,8 +83,9 @@ def make_event(
         "payload": payload.model_dump(mode="json"),
         "prev_hash": prev_hash,
     }
-    # Normalise through JSON once, so the hashed form is exactly what a reader will parse.
-    normal: dict[str, Any] = orjson.loads(orjson.dumps(body))
-    normal["hash"] = chain_hash(prev_hash, normal)
-    raw = orjson.dumps(normal)
-    return EventEnvelope.model_validate(normal), raw
+    # Hash exactly the JSON form every reader (and the codec) produces for this envelope.
+    draft = EventEnvelope.model_validate({**body, "hash": "0" * 64})
+    normal: dict[str, Any] = draft.model_dump(mode="json")
+    digest = chain_hash(prev_hash, normal)
+    normal["hash"] = digest
+    return draft.model_copy(update={"hash": digest}), orjson.dumps(normal)

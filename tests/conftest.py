@@ -17,6 +17,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import hypothesis  # noqa: F401  (imported early: a late import at session end trips a CPython 3.11 AST bug)
 import pytest
 import pytest_asyncio
 

@@ -38,6 +38,9 @@ class CommandQueue:
         self._queue: asyncio.Queue[CommandEnvelope] = asyncio.Queue(max_pending)
         self._waiters: dict[str, deque[asyncio.Future[ResultEnvelope]]] = defaultdict(deque)
         self._position = 0
+        # Taken by a processor but not yet committed; handed out again to the next leader.
+        self._inflight: list[CommandRecord] = []
+        self._redeliver: deque[CommandRecord] = deque()
 
     async def submit(self, command: CommandEnvelope, timeout_s: float) -> ResultEnvelope:
         fut: asyncio.Future[ResultEnvelope] = asyncio.get_running_loop().create_future()
@@ -61,18 +64,31 @@ class CommandQueue:
                 del self._waiters[command_id]
 
     async def take(self, max_records: int, timeout_s: float) -> list[CommandRecord]:
-        try:
-            first = await asyncio.wait_for(self._queue.get(), timeout_s)
-        except TimeoutError:
-            return []
-        out = [first]
-        while len(out) < max_records and not self._queue.empty():
-            out.append(self._queue.get_nowait())
-        records = []
-        for env in out:
-            self._position += 1
-            records.append(CommandRecord(self._position, encode_command(env), env))
+        records: list[CommandRecord] = []
+        while self._redeliver and len(records) < max_records:
+            records.append(self._redeliver.popleft())
+        if not records:
+            try:
+                first = await asyncio.wait_for(self._queue.get(), timeout_s)
+            except TimeoutError:
+                return []
+            out = [first]
+            while len(out) < max_records and not self._queue.empty():
+                out.append(self._queue.get_nowait())
+            for env in out:
+                self._position += 1
+                records.append(CommandRecord(self._position, encode_command(env), env))
+        self._inflight.extend(records)
         return records
+
+    def ack(self, next_position: int) -> None:
+        """Commands below ``next_position`` are committed: never hand them out again."""
+        self._inflight = [r for r in self._inflight if r.position >= next_position]
+
+    def redeliver_inflight(self) -> None:
+        """A new leader takes over: what the old one took but never committed comes first."""
+        self._redeliver.extendleft(reversed(self._inflight))
+        self._inflight = []
 
     def deliver(self, result: ResultEnvelope) -> None:
         waiters = self._waiters.get(result.command_id)
@@ -121,6 +137,7 @@ class EmbeddedProcessorLog:
             " RETURNING epoch",
             self._registry,
         )
+        self._queue.redeliver_inflight()
 
     async def latest_snapshot(self) -> Snapshot | None:
         conn = await self._connection()
@@ -204,6 +221,7 @@ class EmbeddedProcessorLog:
                 )
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
             raise LogUnavailable(str(exc)) from exc
+        self._queue.ack(batch.commands_next_position)
         for res, _ in batch.results:
             self._queue.deliver(res)
         events_next = batch.events[-1][0].seq + 1 if batch.events else -1

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from command_service.application.ports import LogUnavailable, ResultTimeout
+from libs.eventlog.kafka_admin import ensure_topics
 from libs.eventlog.topics import COMMAND_MAX_BYTES, Topics
 from schemas.codec import decode_result, encode_command
 from schemas.envelope import CommandEnvelope, ResultEnvelope
@@ -36,6 +37,7 @@ class KafkaCommandBus:
 
     async def start(self) -> None:
         try:
+            await ensure_topics(self._bootstrap, self._topics)
             self._producer = AIOKafkaProducer(
                 bootstrap_servers=self._bootstrap,
                 enable_idempotence=True,

@@ -116,7 +116,18 @@ def decide_one(state: RegistryState, rec: CommandRecord, now: datetime, out: Dec
                     errors=exc.errors(include_url=False, include_context=False)[:20],
                 ) from None
             principal = resolve(state, env.actor)
-            new_events = decide(state, principal, command, now)
+            try:
+                new_events = decide(state, principal, command, now)
+            except DomainError:
+                raise
+            except Exception as exc:
+                # A bug in a decider must not poison the log: refuse the command, loudly.
+                log.exception("decision_failed")
+                raise Invalid(
+                    "command.not_decidable",
+                    "The registry could not decide this command; nothing was changed.",
+                    reason=type(exc).__name__,
+                ) from exc
         except DomainError as exc:
             processed = Processed(
                 fingerprint=fp, command_type=env.type, status="rejected", error=_error(exc)

@@ -32,6 +32,8 @@ class Restored:
 def apply_event_bytes(state: RegistryState, raw: bytes) -> None:
     body = orjson.loads(raw)
     env = decode_event(raw)
+    if env.registry != state.registry:
+        raise CorruptLog(f"seq {env.seq} belongs to registry {env.registry}, not {state.registry}")
     if env.seq != state.last_seq + 1:
         raise CorruptLog(f"expected seq {state.last_seq + 1}, found {env.seq}")
     if env.prev_hash != state.last_hash:

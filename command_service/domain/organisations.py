@@ -46,6 +46,8 @@ def register_organisation(
     state: RegistryState, principal: Principal, cmd: RegisterOrganisation, now: datetime
 ) -> list[NewEvent]:
     require(principal, Action.REGISTER_ORGANISATION)
+    if not state.initialised:
+        raise Conflict("registry.not_initialised", "The registry is not initialised yet.")
     if cmd.role is CompanyRole.GOVERNMENT:
         raise Conflict(
             "organisation.government_exists",

@@ -40,9 +40,10 @@ class Report:
 class Verifier:
     """Feed records in log order; collects every break (continuing from what was found)."""
 
-    def __init__(self, max_breaks: int = 100) -> None:
+    def __init__(self, max_breaks: int = 100, registry: str | None = None) -> None:
         self.report = Report()
         self.max_breaks = max_breaks
+        self.registry = registry
 
     def _break(self, position: int, seq: int | None, reason: str) -> None:
         if len(self.report.breaks) < self.max_breaks:
@@ -57,6 +58,8 @@ class Verifier:
         except (orjson.JSONDecodeError, ValidationError) as exc:
             self._break(position, None, f"invalid envelope: {str(exc)[:200]}")
             return
+        if self.registry is not None and env.registry != self.registry:
+            self._break(position, env.seq, f"event of registry {env.registry}, not {self.registry}")
         if env.seq != r.last_seq + 1:
             kind = "missing" if env.seq > r.last_seq + 1 else "duplicated or reordered"
             self._break(
@@ -76,9 +79,11 @@ class Verifier:
 
 
 async def verify_log(
-    source: EventSource, progress: Callable[[int, int], None] | None = None
+    source: EventSource,
+    progress: Callable[[int, int], None] | None = None,
+    registry: str | None = None,
 ) -> Report:
-    verifier = Verifier()
+    verifier = Verifier(registry=registry)
     end = await source.end_position()
     await source.seek(0)
     pos = 0

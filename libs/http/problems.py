@@ -78,6 +78,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # Starlette's "error parsing the body" (bad UTF-8, bad form): a client error
+            # like any other unreadable body.
+            return problem_response(422, "request.invalid", "The request body cannot be read.")
         codes = {404: "request.not_found", 405: "request.method_not_allowed"}
         code = codes.get(exc.status_code, f"http.{exc.status_code}")
         return problem_response(exc.status_code, code, str(exc.detail))

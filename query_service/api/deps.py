@@ -1,4 +1,4 @@
-"""Dependencies of the read API: the pool, the caller, the consistency window."""
+"""Dependencies of the read API: the pool, the consistency window, the caller."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from libs.auth.tokens import InvalidToken, verify_access_token
 from libs.http.problems import Problem
 from query_service.queries.callers import Caller, load_caller
+from query_service.queries.reads import wait_for_seq
 
 
 @dataclass
@@ -30,24 +31,6 @@ def get_deps(request: Request) -> QueryDeps:
 
 DepsDep = Annotated[QueryDeps, Depends(get_deps)]
 oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
-
-
-async def current_caller(deps: DepsDep, token: Annotated[str | None, Depends(oauth2)]) -> Caller:
-    if token is None:
-        raise Problem(401, "auth.missing_token", "Sign in first: no bearer token was sent.")
-    try:
-        claims = verify_access_token(deps.token_secret, token, deps.registry)
-    except InvalidToken as exc:
-        raise Problem(
-            401, "auth.invalid_token", "The access token is not valid.", str(exc)
-        ) from exc
-    caller = await load_caller(deps.pool, deps.schema, claims.user_id)
-    if caller is None:
-        raise Problem(401, "auth.unknown_user", "The signed-in user is not known (yet).")
-    return caller
-
-
-CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
 @dataclass(frozen=True)
@@ -69,3 +52,25 @@ def consistency(
 
 
 ConsistencyDep = Annotated[Consistency, Depends(consistency)]
+
+
+async def current_caller(
+    deps: DepsDep, c: ConsistencyDep, token: Annotated[str | None, Depends(oauth2)]
+) -> Caller:
+    if token is None:
+        raise Problem(401, "auth.missing_token", "Sign in first: no bearer token was sent.")
+    try:
+        claims = verify_access_token(deps.token_secret, token, deps.registry)
+    except InvalidToken as exc:
+        raise Problem(
+            401, "auth.invalid_token", "The access token is not valid.", str(exc)
+        ) from exc
+    # A user reading its own writes may not be projected yet: honour min_seq first.
+    await wait_for_seq(deps.pool, deps.schema, c.min_seq, c.wait_s)
+    caller = await load_caller(deps.pool, deps.schema, claims.user_id)
+    if caller is None:
+        raise Problem(401, "auth.unknown_user", "The signed-in user is not known (yet).")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -26,6 +26,29 @@ async def applied_seq(conn: asyncpg.Connection, schema: str) -> int:
     return int(seq or 0)
 
 
+def _behind(seq: int, min_seq: int) -> Problem:
+    return Problem(
+        503,
+        "read.behind",
+        f"The read models have applied seq {seq}, not yet {min_seq}. Retry shortly.",
+        seq=seq,
+        min_seq=min_seq,
+    )
+
+
+async def wait_for_seq(pool: asyncpg.Pool, schema: str, min_seq: int, wait_s: float) -> int:
+    """Wait (bounded) until ``min_seq`` is applied; raise 503 read.behind otherwise."""
+    deadline = time.monotonic() + wait_s
+    async with pool.acquire() as conn:
+        while True:
+            seq = await applied_seq(conn, schema)
+            if seq >= min_seq:
+                return seq
+            if time.monotonic() >= deadline:
+                raise _behind(seq, min_seq)
+            await asyncio.sleep(POLL_S)
+
+
 async def read_at_least(
     pool: asyncpg.Pool,
     schema: str,
@@ -41,11 +64,5 @@ async def read_at_least(
                 if seq >= min_seq:
                     return seq, await query(conn)
             if time.monotonic() >= deadline:
-                raise Problem(
-                    503,
-                    "read.behind",
-                    f"The read models have applied seq {seq}, not yet {min_seq}. Retry shortly.",
-                    seq=seq,
-                    min_seq=min_seq,
-                )
+                raise _behind(seq, min_seq)
             await asyncio.sleep(POLL_S)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from libs.http.problems import Problem
 from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
@@ -24,6 +24,8 @@ from query_service.responses import (
 router = APIRouter(prefix="/v1", tags=["read"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Int4 = 2**31 - 1
+CompanyId = Annotated[int, Query(ge=1, le=Int4)]
 Cursor = Annotated[int, Query(ge=0, le=2**62, description="Keyset cursor from next_cursor.")]
 
 
@@ -78,7 +80,11 @@ async def list_organisations(
 
 @router.get("/organisations/{company_id}", response_model=One[Organisation])
 async def get_organisation(
-    company_id: int, deps: DepsDep, caller: CallerDep, c: ConsistencyDep, response: Response
+    company_id: Annotated[int, Path(ge=1, le=Int4)],
+    deps: DepsDep,
+    caller: CallerDep,
+    c: ConsistencyDep,
+    response: Response,
 ) -> dict[str, Any]:
     seq, row = await read_at_least(
         deps.pool,
@@ -99,7 +105,7 @@ async def list_users(
     caller: CallerDep,
     c: ConsistencyDep,
     response: Response,
-    company_id: int | None = None,
+    company_id: CompanyId | None = None,
     after: Cursor = 0,
     limit: Limit = 50,
 ) -> dict[str, Any]:
@@ -126,7 +132,7 @@ async def list_programmes(
     response: Response,
     stage: str | None = None,
     sector: str | None = None,
-    company_id: int | None = None,
+    company_id: CompanyId | None = None,
     after: Cursor = 0,
     limit: Limit = 50,
 ) -> dict[str, Any]:
@@ -151,7 +157,7 @@ async def list_programmes(
 
 @router.get("/programmes/{programme_id}", response_model=One[Programme])
 async def get_programme(
-    programme_id: str,
+    programme_id: Annotated[str, Path(max_length=20)],
     deps: DepsDep,
     caller: CallerDep,
     c: ConsistencyDep,
@@ -172,7 +178,7 @@ async def get_programme(
 
 @router.get("/programmes/{programme_id}/timeline", response_model=Page[TimelineEntry])
 async def programme_timeline(
-    programme_id: str,
+    programme_id: Annotated[str, Path(max_length=20)],
     deps: DepsDep,
     caller: CallerDep,
     c: ConsistencyDep,
