@@ -193,3 +193,7 @@ def export_schemas(
 
     written = export(directory)
     console.print(f"wrote {len(written)} schemas to {directory}")
+
+
+if __name__ == "__main__":
+    app()

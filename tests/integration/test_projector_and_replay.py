@@ -1,0 +1,273 @@
+"""The projector under crashes and re-deliveries, replay equivalence, and tamper evidence,
+on a real PostgreSQL (embedded log) and on the real Kafka broker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import asyncpg
+import pytest
+
+from command_service.adapters.embedded_log import (
+    CommandQueue,
+    EmbeddedCommandBus,
+    EmbeddedProcessorLog,
+)
+from command_service.adapters.kafka_bus import KafkaCommandBus
+from command_service.adapters.kafka_log import KafkaProcessorLog
+from command_service.application.processor import Processor
+from libs.eventlog.kafka_source import KafkaEventSource
+from libs.eventlog.pg_log import PgEventSource
+from libs.eventlog.ports import EventSource, RawRecord
+from libs.eventlog.topics import Topics
+from libs.eventlog.verify import verify_log
+from projector_service import runner
+from projector_service.replay import rebuild
+from projector_service.runner import Projector, ProjectionStopped, apply_batch, read_checkpoint
+from projector_service.schema import create_schema, live_schema
+from tests.integration.harness import (
+    developer_env,
+    init_env,
+    programme_env,
+    read_all,
+    running,
+    table_digests,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+N_PROGRAMMES = 60
+
+
+async def fill_embedded_log(dsn: str, registry: str, n: int = N_PROGRAMMES) -> int:
+    """Write a registry's history through the real processor; returns the last seq."""
+    queue = CommandQueue()
+    log = EmbeddedProcessorLog(dsn, registry, queue)
+    processor = Processor(log, registry)
+    bus = EmbeddedCommandBus(queue)
+    async with running(processor.run(asyncio.Event())):
+        await processor.ready.wait()
+        await bus.submit(init_env(registry), 30)
+        await bus.submit(developer_env(registry), 30)
+        results = await asyncio.gather(*(bus.submit(programme_env(registry, i), 30) for i in range(n)))
+    await log.close()
+    return max(r.last_seq or 0 for r in results)
+
+
+async def project_all(source: EventSource, dsn: str, registry: str, schema: str) -> None:
+    projector = Projector(source, dsn, registry, schema, batch_size=7)
+    await projector.start()
+    try:
+        while await projector.step():
+            pass
+    finally:
+        await projector.close()
+
+
+async def oracle(dsn: str, registry: str) -> dict[str, tuple[int, str]]:
+    """The read models built in one clean pass, in their own schema."""
+    source = PgEventSource(dsn, registry)
+    try:
+        schema, _, _ = await rebuild(dsn, source, f"oracle_{registry}", switch=False)
+    finally:
+        await source.close()
+    return await table_digests(dsn, schema)
+
+
+async def test_projector_crash_after_db_commit_is_harmless(
+    fresh_db: str, unique_registry: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = unique_registry
+    last_seq = await fill_embedded_log(fresh_db, reg)
+    schema = live_schema(reg)
+    real_apply = runner.apply_batch
+    calls = 0
+
+    async def crash_after_commit(
+        conn: asyncpg.Connection, s: str, records: Sequence[RawRecord]
+    ) -> runner.Checkpoint:
+        nonlocal calls
+        calls += 1
+        cp = await real_apply(conn, s, records)  # committed to PostgreSQL...
+        if calls in (2, 5, 9):
+            raise RuntimeError("crash between the DB commit and anything after it")
+        return cp
+
+    monkeypatch.setattr(runner, "apply_batch", crash_after_commit)
+    crashes = 0
+    while True:
+        projector = Projector(PgEventSource(fresh_db, reg), fresh_db, reg, schema, batch_size=7)
+        await projector.start()
+        try:
+            while await projector.step():
+                pass
+            break
+        except RuntimeError:
+            crashes += 1  # ...then a restart resumes from the checkpoint in PostgreSQL
+        finally:
+            await projector.close()
+    assert crashes == 3
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        assert (await read_checkpoint(conn, schema)).last_seq == last_seq
+    finally:
+        await conn.close()
+    assert await table_digests(fresh_db, schema) == await oracle(fresh_db, reg)
+
+
+async def test_redelivered_events_are_skipped_and_a_gap_stops_the_projector(
+    fresh_db: str, unique_registry: str
+) -> None:
+    reg = unique_registry
+    await fill_embedded_log(fresh_db, reg, n=5)
+    source = PgEventSource(fresh_db, reg)
+    records = [RawRecord(i + 1, raw) for i, raw in enumerate(await read_all(source))]
+    await source.close()
+    schema = live_schema(reg)
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        await create_schema(conn, schema)
+        cp1 = await apply_batch(conn, schema, records[:4])
+        # The same events again (a re-delivery) change nothing.
+        cp2 = await apply_batch(conn, schema, records[:4])
+        assert cp2.last_seq == cp1.last_seq == 4
+        before = await table_digests(fresh_db, schema)
+        # A gap (seq 6 without 5) stops the projector loudly, and nothing is written.
+        with pytest.raises(ProjectionStopped, match="gap"):
+            await apply_batch(conn, schema, records[5:7])
+        assert await table_digests(fresh_db, schema) == before
+        assert (await read_checkpoint(conn, schema)).last_seq == 4
+        # An altered event is refused too.
+        bad = records[4].raw.replace(b"Developer Ltd", b"Developer Inc")
+        if bad != records[4].raw:
+            with pytest.raises(ProjectionStopped):
+                await apply_batch(conn, schema, [RawRecord(5, bad)])
+        cp3 = await apply_batch(conn, schema, records[4:])
+        assert cp3.last_seq == len(records)
+    finally:
+        await conn.close()
+
+
+async def test_replay_equals_live_and_is_deterministic(fresh_db: str, unique_registry: str) -> None:
+    reg = unique_registry
+    await fill_embedded_log(fresh_db, reg)
+    schema = live_schema(reg)
+    await project_all(PgEventSource(fresh_db, reg), fresh_db, reg, schema)
+    live = await table_digests(fresh_db, schema)
+    assert live["programmes"][0] == N_PROGRAMMES
+    # Rebuild into a fresh schema and switch atomically: equal, table by table.
+    for _ in range(2):
+        source = PgEventSource(fresh_db, reg)
+        try:
+            switched, cp, _ = await rebuild(fresh_db, source, schema)
+        finally:
+            await source.close()
+        assert switched == schema
+        assert await table_digests(fresh_db, schema) == live
+
+
+async def test_replay_while_the_live_projector_runs(fresh_db: str, unique_registry: str) -> None:
+    """Queries and the live projector keep working across the atomic switch."""
+    reg = unique_registry
+    schema = live_schema(reg)
+    queue = CommandQueue()
+    log = EmbeddedProcessorLog(fresh_db, reg, queue)
+    processor = Processor(log, reg)
+    bus = EmbeddedCommandBus(queue)
+    projector = Projector(PgEventSource(fresh_db, reg), fresh_db, reg, schema)
+    stop = asyncio.Event()
+    async with running(processor.run(stop)):
+        await processor.ready.wait()
+        await bus.submit(init_env(reg), 30)
+        await bus.submit(developer_env(reg), 30)
+        await projector.start()
+        async with running(projector.run(stop)):
+            writer = asyncio.gather(*(bus.submit(programme_env(reg, i), 30) for i in range(80)))
+            source = PgEventSource(fresh_db, reg)
+            try:
+                await rebuild(fresh_db, source, schema, batch_size=10)
+            finally:
+                await source.close()
+            results = await writer
+            last = max(r.last_seq or 0 for r in results)
+            conn = await asyncpg.connect(fresh_db)
+            try:
+                for _ in range(500):
+                    if (await read_checkpoint(conn, schema)).last_seq >= last:
+                        break
+                    await asyncio.sleep(0.02)
+                count = await conn.fetchval(f"SELECT count(*) FROM {schema}.programmes")
+            finally:
+                await conn.close()
+    await log.close()
+    assert count == 80
+    assert await table_digests(fresh_db, schema) == await oracle(fresh_db, reg)
+
+
+async def test_verify_detects_tampering_in_the_embedded_log(
+    fresh_db: str, unique_registry: str
+) -> None:
+    reg = unique_registry
+    await fill_embedded_log(fresh_db, reg, n=5)
+    source = PgEventSource(fresh_db, reg)
+    try:
+        assert (await verify_log(source, registry=reg)).ok
+    finally:
+        await source.close()
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        # The log table refuses changes...
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("DELETE FROM log.events WHERE seq = 4")
+        # ...so an attacker with superuser rights disables the guard first.
+        await conn.execute("ALTER TABLE log.events DISABLE TRIGGER events_append_only")
+        await conn.execute(
+            "UPDATE log.events SET body = convert_to(replace(convert_from(body, 'UTF8'),"
+            " 'Programme 2', 'Programme X'), 'UTF8') WHERE registry = $1 AND seq = 8",
+            reg,
+        )
+        await conn.execute("DELETE FROM log.events WHERE registry = $1 AND seq = 5", reg)
+    finally:
+        await conn.close()
+    source = PgEventSource(fresh_db, reg)
+    try:
+        report = await verify_log(source, registry=reg)
+    finally:
+        await source.close()
+    reasons: dict[int | None, str] = {}
+    for b in report.breaks:
+        reasons[b.seq] = reasons.get(b.seq, "") + b.reason + "; "
+    assert not report.ok
+    assert "missing" in reasons[6]
+    assert "altered" in reasons[8]
+
+
+@pytest.mark.kafka
+async def test_kafka_projector_and_replay_equal_live(
+    kafka_bootstrap: str, fresh_db: str, unique_registry: str
+) -> None:
+    reg = unique_registry
+    log = KafkaProcessorLog(kafka_bootstrap, reg)
+    processor = Processor(log, reg)
+    bus = KafkaCommandBus(kafka_bootstrap, reg)
+    async with running(processor.run(asyncio.Event())):
+        await bus.start()
+        try:
+            await bus.submit(init_env(reg), 30)
+            await bus.submit(developer_env(reg), 30)
+            await asyncio.gather(*(bus.submit(programme_env(reg, i), 30) for i in range(40)))
+        finally:
+            await bus.close()
+    await log.close()
+    schema = live_schema(reg)
+    topic = Topics(reg).events
+    await project_all(KafkaEventSource(kafka_bootstrap, topic), fresh_db, reg, schema)
+    live = await table_digests(fresh_db, schema)
+    assert live["programmes"][0] == 40
+    source = KafkaEventSource(kafka_bootstrap, topic)
+    try:
+        await rebuild(fresh_db, source, schema)
+    finally:
+        await source.close()
+    assert await table_digests(fresh_db, schema) == live
