@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from command_service.adapters.credentials import CredentialStore
-from command_service.application.ports import CommandBus
+from command_service.application.ports import CommandBus, Credentials
 from libs.auth.tokens import InvalidToken, verify_access_token
 from libs.http.problems import Problem
 from schemas.envelope import Actor
@@ -19,7 +18,7 @@ from schemas.envelope import Actor
 class CommandDeps:
     registry: str
     bus: CommandBus
-    credentials: CredentialStore
+    credentials: Credentials
     token_secret: str
     command_timeout_s: float
 
