@@ -13,7 +13,7 @@ from typing import Annotated
 import asyncpg
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from libs.observability.logging import configure_logging
 from libs.settings import RegistrySettings
@@ -83,7 +83,7 @@ def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
+        MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=console,
     )

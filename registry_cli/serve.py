@@ -92,6 +92,9 @@ async def start_registry(settings: RegistrySettings, dsn: str) -> Running:
     await processor.start()
     closers.append(plog.close)
     tasks = [asyncio.create_task(processor.run(stop), name="processor")]
+    if not settings.kafka_bootstrap:
+        # If the single writer stops, callers get 503 at once instead of waiting.
+        tasks[0].add_done_callback(lambda _: queue.close("the command processor has stopped"))
     if settings.kafka_bootstrap:
         await kbus.start()
     closers.append(bus.close)

@@ -41,8 +41,20 @@ class CommandQueue:
         # Taken by a processor but not yet committed; handed out again to the next leader.
         self._inflight: list[CommandRecord] = []
         self._redeliver: deque[CommandRecord] = deque()
+        self._closed: str | None = None
+
+    def close(self, reason: str) -> None:
+        """No processor serves this queue any more: fail every waiter, refuse new commands."""
+        self._closed = reason
+        for waiters in self._waiters.values():
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(LogUnavailable(reason))
+        self._waiters.clear()
 
     async def submit(self, command: CommandEnvelope, timeout_s: float) -> ResultEnvelope:
+        if self._closed is not None:
+            raise LogUnavailable(self._closed)
         fut: asyncio.Future[ResultEnvelope] = asyncio.get_running_loop().create_future()
         self._waiters[command.command_id].append(fut)
         try:
