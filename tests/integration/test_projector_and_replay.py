@@ -24,7 +24,7 @@ from libs.eventlog.topics import Topics
 from libs.eventlog.verify import verify_log
 from projector_service import runner
 from projector_service.replay import rebuild
-from projector_service.runner import Projector, ProjectionStopped, apply_batch, read_checkpoint
+from projector_service.runner import ProjectionStopped, Projector, apply_batch, read_checkpoint
 from projector_service.schema import create_schema, live_schema
 from tests.integration.harness import (
     developer_env,
@@ -50,7 +50,9 @@ async def fill_embedded_log(dsn: str, registry: str, n: int = N_PROGRAMMES) -> i
         await processor.ready.wait()
         await bus.submit(init_env(registry), 30)
         await bus.submit(developer_env(registry), 30)
-        results = await asyncio.gather(*(bus.submit(programme_env(registry, i), 30) for i in range(n)))
+        results = await asyncio.gather(
+            *(bus.submit(programme_env(registry, i), 30) for i in range(n))
+        )
     await log.close()
     return max(r.last_seq or 0 for r in results)
 
@@ -160,7 +162,7 @@ async def test_replay_equals_live_and_is_deterministic(fresh_db: str, unique_reg
     for _ in range(2):
         source = PgEventSource(fresh_db, reg)
         try:
-            switched, cp, _ = await rebuild(fresh_db, source, schema)
+            switched, _, _ = await rebuild(fresh_db, source, schema)
         finally:
             await source.close()
         assert switched == schema
