@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.errors import IllegalOperation, KafkaError, ProducerFenced
 
 from command_service.application.ports import (
     Batch,
@@ -201,6 +201,9 @@ class KafkaProcessorLog:
             result_meta = await asyncio.gather(*result_futs)
         except ProducerFenced as exc:
             raise Fenced(str(exc)) from exc
+        except IllegalOperation as exc:
+            # The sender saw ProducerFenced in the background and left the transaction.
+            raise Fenced(f"the producer left its transaction (fenced): {exc}") from exc
         except KafkaError as exc:
             raise LogUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return Committed(
@@ -222,7 +225,7 @@ class KafkaProcessorLog:
         try:
             async with producer.transaction():
                 await producer.send(self._topics.snapshots, value=value, key=b"state")
-        except ProducerFenced as exc:
+        except (ProducerFenced, IllegalOperation) as exc:
             raise Fenced(str(exc)) from exc
         except KafkaError as exc:
             raise LogUnavailable(f"{type(exc).__name__}: {exc}") from exc
