@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from libs.mail.settings import MailSettings
+
 
 class RegistrySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
@@ -40,6 +42,8 @@ class RegistrySettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     query_port: int = Field(8001, ge=1, le=65535)
     log_json: bool = True
+    # Outgoing mail (env REGISTRY_MAIL_*): SMTP when a host is set, else a local Maildir.
+    mail: MailSettings = Field(default_factory=MailSettings)
 
     @property
     def embedded(self) -> bool:

@@ -28,6 +28,7 @@ from command_service.api.deps import CommandDeps
 from command_service.application.ports import CommandBus, ProcessorLog
 from command_service.application.processor import Processor
 from libs.settings import RegistrySettings
+from projector_service.notifications.service import Notifications, start_notifications
 from projector_service.runner import Projector
 from projector_service.schema import create_schema, live_schema
 from query_service.api.deps import QueryDeps
@@ -52,6 +53,8 @@ class Running:
     stop: asyncio.Event
     root_password: str | None
     closers: list[Callable[[], Awaitable[None]]]
+    background: list[asyncio.Task[None]]
+    notifications: Notifications
 
     def ready_checks(self) -> dict[str, Callable[[], bool]]:
         return {
@@ -61,9 +64,9 @@ class Running:
 
     async def close(self) -> None:
         self.stop.set()
-        for task in self.tasks:
+        for task in [*self.tasks, *self.background]:
             task.cancel()
-        for task in self.tasks:
+        for task in [*self.tasks, *self.background]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for closer in reversed(self.closers):
@@ -114,6 +117,16 @@ async def start_registry(settings: RegistrySettings, dsn: str) -> Running:
     projector = Projector(event_source(settings, dsn), dsn, registry, schema)
     await projector.start()
     tasks.append(asyncio.create_task(projector.run(stop), name="projector"))
+    notifications = await start_notifications(
+        settings.mail,
+        dsn=dsn,
+        registry=registry,
+        data_dir=settings.data_dir,
+        source_factory=lambda: event_source(settings, dsn),
+    )
+    # Mail runs beside the registry: it never fails a command nor makes it not-ready.
+    background = notifications.tasks(stop)
+    closers.append(notifications.close)
     read_pool = await asyncpg.create_pool(dsn, min_size=2, max_size=20)
     closers.append(read_pool.close)
     command_deps = CommandDeps(registry, bus, credentials, secret, settings.command_timeout_s)
@@ -130,6 +143,8 @@ async def start_registry(settings: RegistrySettings, dsn: str) -> Running:
         stop,
         root_password,
         closers,
+        background,
+        notifications,
     )
 
 
@@ -159,6 +174,7 @@ async def serve(settings: RegistrySettings) -> None:
             print(f"  API:  {url}/v1/...")
             print(f"  Docs: {url}/docs")
             print(f"  Root: {settings.root_email}")
+            print(f"  Mail: {running.notifications.transport!r}")
             if running.root_password:
                 print(f"  Root password (shown once, not stored anywhere): {running.root_password}")
             loop = asyncio.get_running_loop()
