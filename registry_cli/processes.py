@@ -22,12 +22,20 @@ from command_service.api.app import create_command_app
 from command_service.api.deps import CommandDeps
 from command_service.application.processor import Processor
 from libs.http.health import health_router
+from libs.mail.settings import transport_from_settings
 from libs.settings import RegistrySettings
 from projector_service.runner import Projector
 from projector_service.schema import create_schema, live_schema
 from query_service.api.app import create_query_app
 from query_service.api.deps import QueryDeps
-from registry_cli.wiring import credential_store, database, event_source, initialise, token_secret
+from registry_cli.wiring import (
+    TransportResetNotifier,
+    credential_store,
+    database,
+    event_source,
+    initialise,
+    token_secret,
+)
 
 log = structlog.get_logger("process")
 
@@ -124,12 +132,14 @@ async def run_command_api(settings: RegistrySettings) -> None:
         await bus.start()
         pool, credentials = await credential_store(dsn, settings.registry)
         try:
+            transport = transport_from_settings(settings.mail, settings.data_dir)
             deps = CommandDeps(
                 settings.registry,
                 bus,
                 credentials,
                 token_secret(settings),
                 settings.command_timeout_s,
+                reset_notifier=TransportResetNotifier(transport, settings.mail),
             )
             app = create_command_app(deps, {"log": bus.ready.is_set})
             await _serve_http(app, settings, settings.port, [])

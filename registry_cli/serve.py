@@ -33,7 +33,14 @@ from projector_service.runner import Projector
 from projector_service.schema import create_schema, live_schema
 from query_service.api.deps import QueryDeps
 from registry_cli.apps import all_in_one_app
-from registry_cli.wiring import credential_store, database, event_source, initialise, token_secret
+from registry_cli.wiring import (
+    TransportResetNotifier,
+    credential_store,
+    database,
+    event_source,
+    initialise,
+    token_secret,
+)
 
 log = structlog.get_logger("serve")
 
@@ -129,7 +136,14 @@ async def start_registry(settings: RegistrySettings, dsn: str) -> Running:
     closers.append(notifications.close)
     read_pool = await asyncpg.create_pool(dsn, min_size=2, max_size=20)
     closers.append(read_pool.close)
-    command_deps = CommandDeps(registry, bus, credentials, secret, settings.command_timeout_s)
+    command_deps = CommandDeps(
+        registry,
+        bus,
+        credentials,
+        secret,
+        settings.command_timeout_s,
+        reset_notifier=TransportResetNotifier(notifications.transport, settings.mail),
+    )
     query_deps = QueryDeps(registry, read_pool, schema, secret, settings.read_wait_max_s)
     return Running(
         settings,

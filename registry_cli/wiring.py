@@ -15,17 +15,20 @@ import asyncpg
 
 from command_service.adapters.credentials import CredentialStore
 from command_service.application.ports import CommandBus
+from libs.auth.accounts import ROOT_USER_ID
 from libs.auth.passwords import generate_password, hash_password
+from libs.auth.reset_mail import reset_link, reset_message
 from libs.eventlog.kafka_source import KafkaEventSource
 from libs.eventlog.pg_log import PgEventSource
 from libs.eventlog.ports import EventSource
 from libs.eventlog.topics import Topics
 from libs.localinfra.postgres import LocalPostgres
+from libs.mail.message import MailMessage
+from libs.mail.settings import MailSettings
+from libs.mail.transport import MailTransport
 from libs.settings import RegistrySettings
 from schemas.commands.registry import InitialiseRegistry
 from schemas.envelope import SYSTEM_ACTOR, CommandEnvelope, ResultEnvelope
-
-ROOT_USER_ID = 1
 
 
 @contextlib.asynccontextmanager
@@ -109,3 +112,26 @@ async def credential_store(dsn: str, registry: str) -> tuple[asyncpg.Pool, Crede
     store = CredentialStore(pool, registry)
     await store.ensure()
     return pool, store
+
+
+class TransportResetNotifier:
+    """Sends password-reset links straight through the mail transport (SMTP or Maildir).
+
+    Reset links are secrets: they never pass through the outbox table or the log.
+    """
+
+    def __init__(self, transport: MailTransport, mail: MailSettings) -> None:
+        self._transport = transport
+        self._mail = mail
+
+    async def send_reset(self, email: str, token: str) -> None:
+        link = reset_link(self._mail.public_url, token)
+        body = reset_message(self._mail.sender, email, link, datetime.now(UTC)).get_content()
+        message = MailMessage(
+            message_id=f"<reset.{uuid.uuid4().hex}@{self._mail.message_id_domain}>",
+            sender=self._mail.sender,
+            to=(email,),
+            subject=f"{self._mail.subject_prefix}reset your password",
+            body_text=str(body),
+        )
+        await self._transport.send(message)

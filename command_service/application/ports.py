@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from libs.auth.accounts import AccountStatus, LoginRecord, RefreshResult, ResetResult
 from libs.eventlog.ports import RawRecord
 from schemas.envelope import CommandEnvelope, EventEnvelope, ResultEnvelope
 
@@ -92,10 +93,48 @@ class CommandBus(Protocol):
 
 
 class Credentials(Protocol):
-    """Password hashes, kept apart from the log (never in an event)."""
+    """Passwords, sessions, API keys and reset tokens, kept apart from the log (never in an
+    event): secrets are stored only as hashes."""
 
     async def set_password(self, user_id: int, email: str, password_hash: str) -> None: ...
 
     async def find(self, email: str) -> tuple[int, str] | None: ...
 
     async def has_any(self) -> bool: ...
+
+    async def login_record(self, email: str) -> LoginRecord | None: ...
+
+    async def login_record_by_id(self, user_id: int) -> LoginRecord | None: ...
+
+    async def record_failure(self, user_id: int) -> float:
+        """Count a wrong password; the seconds of a lock already in force, else 0."""
+
+    async def record_success(self, user_id: int) -> float:
+        """Reset the failure count; the seconds of a lock that started meanwhile, else 0."""
+
+    async def change_password(self, user_id: int, password_hash: str) -> None:
+        """Set a new password and revoke every refresh and reset token of the user."""
+
+    async def account_status(self, user_id: int) -> AccountStatus: ...
+
+    async def issue_refresh(
+        self, user_id: int, token_hash: str, ttl_s: int, family_id: str | None = None
+    ) -> str: ...
+
+    async def rotate_refresh(self, old_hash: str, new_hash: str, ttl_s: int) -> RefreshResult: ...
+
+    async def revoke_refresh(self, token_hash: str, reason: str = "logout") -> bool: ...
+
+    async def revoke_family(self, family_id: str, reason: str) -> None: ...
+
+    async def replace_api_key(self, user_id: int, key_id: str, key_hash: str) -> None: ...
+
+    async def user_for_api_key(self, value: str) -> int | None: ...
+
+    async def create_reset_token(
+        self, email: str, token_hash: str, ttl_s: int, max_live: int
+    ) -> tuple[int, str] | None: ...
+
+    async def reset_token_state(self, token_hash: str) -> ResetResult: ...
+
+    async def reset_password(self, token_hash: str, password_hash: str) -> ResetResult: ...

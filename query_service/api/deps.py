@@ -7,8 +7,10 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Query, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from libs.auth.api_keys import HEADER as API_KEY_HEADER
+from libs.auth.api_keys import user_for_api_key
 from libs.auth.tokens import InvalidToken, verify_access_token
 from libs.http.problems import Problem
 from query_service.queries.callers import Caller, load_caller
@@ -31,6 +33,11 @@ def get_deps(request: Request) -> QueryDeps:
 
 DepsDep = Annotated[QueryDeps, Depends(get_deps)]
 oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="A machine client's API key, `crk_<id>_<secret>` (POST /v1/auth/api-keys).",
+)
 
 
 @dataclass(frozen=True)
@@ -55,22 +62,36 @@ ConsistencyDep = Annotated[Consistency, Depends(consistency)]
 
 
 async def current_caller(
-    deps: DepsDep, c: ConsistencyDep, token: Annotated[str | None, Depends(oauth2)]
+    deps: DepsDep,
+    c: ConsistencyDep,
+    token: Annotated[str | None, Depends(oauth2)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Caller:
-    if token is None:
-        raise Problem(401, "auth.missing_token", "Sign in first: no bearer token was sent.")
-    try:
-        claims = verify_access_token(deps.token_secret, token, deps.registry)
-    except InvalidToken as exc:
-        raise Problem(
-            401, "auth.invalid_token", "The access token is not valid.", str(exc)
-        ) from exc
+    user_id = await _authenticated_user(deps, token, api_key)
     # A user reading its own writes may not be projected yet: honour min_seq first.
     await wait_for_seq(deps.pool, deps.schema, c.min_seq, c.wait_s)
-    caller = await load_caller(deps.pool, deps.schema, claims.user_id)
+    caller = await load_caller(deps.pool, deps.schema, user_id)
     if caller is None:
         raise Problem(401, "auth.unknown_user", "The signed-in user is not known (yet).")
     return caller
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+async def _authenticated_user(deps: QueryDeps, token: str | None, api_key: str | None) -> int:
+    """The caller's user id: a bearer access token, or else an ``X-API-Key`` header."""
+    if token is not None:
+        try:
+            claims = verify_access_token(deps.token_secret, token, deps.registry)
+        except InvalidToken as exc:
+            raise Problem(
+                401, "auth.invalid_token", "The access token is not valid.", str(exc)
+            ) from exc
+        return claims.user_id
+    if api_key is not None:
+        user_id = await user_for_api_key(deps.pool, deps.registry, api_key)
+        if user_id is None:
+            raise Problem(401, "auth.invalid_api_key", "The API key is not valid.")
+        return user_id
+    raise Problem(401, "auth.missing_token", "Sign in first: no bearer token was sent.")
