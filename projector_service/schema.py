@@ -9,7 +9,10 @@ import re
 
 import asyncpg
 
-TABLES = """
+from projector_service.credit_schema import CREDIT_TABLES
+
+TABLES = (
+    """
 CREATE TABLE IF NOT EXISTS {s}.checkpoints (
     projection text PRIMARY KEY,
     last_seq bigint NOT NULL,
@@ -92,6 +95,8 @@ CREATE TABLE IF NOT EXISTS {s}.programme_timeline (
 );
 CREATE INDEX IF NOT EXISTS timeline_programme ON {s}.programme_timeline (programme_id, seq);
 """
+    + CREDIT_TABLES
+)
 
 # Tables compared by replay equivalence (everything but the checkpoint's wall-clock time).
 MODEL_TABLES: dict[str, str] = {
@@ -100,6 +105,11 @@ MODEL_TABLES: dict[str, str] = {
     "users": "user_id",
     "programmes": "programme_id",
     "programme_timeline": "seq",
+    "credit_blocks": "block_id",
+    "credit_requests": "request_id",
+    "certifications": "programme_id, certifier_id",
+    "registry_settings": "id",
+    "mitigation_actions": "action_id",
 }
 
 

@@ -77,6 +77,9 @@ class Programme(BaseModel):
     environmental_assessment_registration_no: str
     properties: dict[str, Any]
     serial_no: str | None
+    range_start: int | None = None
+    range_end: int | None = None
+    credit_issued: int = 0
     created_seq: int
     created_at: datetime
     updated_seq: int

@@ -100,3 +100,100 @@ SECTOR_SCOPES: dict[Sector, frozenset[SectoralScope] | None] = {
     Sector.HOSPITALITY: None,
 }
 del S
+
+
+class RequestStatus(StrEnum):
+    """Status of a transfer or retirement request (v1 TransferStatus values)."""
+
+    PENDING = "Pending"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    CANCELLED = "Cancelled"
+    RECOGNISED = "Recognised"
+    NOT_RECOGNISED = "NotRecognised"
+
+
+class RetirementType(StrEnum):
+    CROSS_BORDER = "cross_border"
+    LEGAL_ACTION = "legal_action"
+    OTHER = "other"
+
+
+class GovernmentAccount(StrEnum):
+    """The Government's holding accounts a transfer may name (OMGE is never a party)."""
+
+    LOCAL = "local"
+    INTERNATIONAL = "international"
+
+
+class CancelReason(StrEnum):
+    """Why a pending request was cancelled: by its initiator, or by the registry itself."""
+
+    BY_INITIATOR = "by_initiator"
+    LOW_CREDIT = "low_credit"
+    ORGANISATION_SUSPENDED = "organisation_suspended"
+
+
+class RevokeReason(StrEnum):
+    BY_USER = "by_user"
+    ORGANISATION_SUSPENDED = "organisation_suspended"
+
+
+class TypeOfMitigation(StrEnum):
+    AGRICULTURE = "Agriculture"
+    BIOMASS_ENERGY = "BiomassEnergy"
+    CCS = "CCS"
+    CEMENT = "Cement"
+    COAL_MINE = "Coal/Mine"
+    EE_HOUSEHOLDS = "EEHouseholds"
+    EE_INDUSTRY = "EEIndustry"
+    EE_OWN_GENERATION = "EEOwnGeneration"
+    EE_SERVICE = "EEService"
+    EE_SUPPLY_SIDE = "EESupplySide"
+    ENERGY_DISTRIBUTION = "EnergyDistribution"
+    FORESTRY = "Forestry"
+    FOSSIL_FUEL = "FossilFuel"
+    FUGITIVE = "Fugitive"
+    GEOTHERMAL = "Geothermal"
+    HFC_PFCS_SF6 = "HFC_PFCs_SF6"
+    HYDRO = "Hydro"
+    LANDFILLS = "Landfills"
+    MARINE = "Marine"
+    METHANE_AVOIDANCE = "MethaneAvoidance"
+    N2O = "N20"
+    SOLAR = "Solar"
+    TRANSPORT = "Transport"
+    WIND = "Wind"
+
+
+# Which mitigation types a programme's sector allows (None: any; domain.md section 2).
+M = TypeOfMitigation
+MITIGATION_SECTORS: dict[Sector, frozenset[TypeOfMitigation] | None] = {
+    Sector.ENERGY: frozenset(
+        {
+            M.BIOMASS_ENERGY,
+            M.COAL_MINE,
+            M.EE_HOUSEHOLDS,
+            M.EE_INDUSTRY,
+            M.EE_OWN_GENERATION,
+            M.EE_SERVICE,
+            M.EE_SUPPLY_SIDE,
+            M.ENERGY_DISTRIBUTION,
+            M.FOSSIL_FUEL,
+            M.GEOTHERMAL,
+            M.HYDRO,
+            M.SOLAR,
+            M.WIND,
+        }
+    ),
+    Sector.TRANSPORT: frozenset({M.TRANSPORT}),
+    Sector.MANUFACTURING: frozenset({M.CEMENT, M.CCS, M.HFC_PFCS_SF6}),
+    Sector.FORESTRY: frozenset({M.FORESTRY}),
+    Sector.WASTE: frozenset({M.LANDFILLS, M.FUGITIVE, M.METHANE_AVOIDANCE}),
+    Sector.AGRICULTURE: frozenset({M.AGRICULTURE}),
+    Sector.OTHER: frozenset({M.MARINE, M.N2O}),
+    Sector.HEALTH: None,
+    Sector.EDUCATION: None,
+    Sector.HOSPITALITY: None,
+}
+del M

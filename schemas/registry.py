@@ -6,12 +6,21 @@ A renamed class keeps its stored name here; a new version of an event adds an up
 
 from __future__ import annotations
 
+from schemas.commands import credits as credit_commands
 from schemas.commands.base import CommandPayload
+from schemas.commands.mitigation import AddMitigationAction
 from schemas.commands.organisation import RegisterOrganisation
 from schemas.commands.programme import CreateProgramme
 from schemas.commands.registry import InitialiseRegistry
+from schemas.events import credits as credit_events
 from schemas.events.base import EventPayload
-from schemas.events.organisation import OrganisationRegistered, UserCreated
+from schemas.events.mitigation import MitigationActionAdded
+from schemas.events.organisation import (
+    OrganisationActivated,
+    OrganisationRegistered,
+    OrganisationSuspended,
+    UserCreated,
+)
 from schemas.events.programme import ProgrammeCreated
 from schemas.events.registry import RegistryInitialised
 
@@ -22,6 +31,27 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         OrganisationRegistered,
         UserCreated,
         ProgrammeCreated,
+        OrganisationSuspended,
+        OrganisationActivated,
+        credit_events.ProgrammeApproved,
+        credit_events.ProgrammeRejected,
+        credit_events.ProgrammeAuthorised,
+        credit_events.CreditsIssued,
+        credit_events.TransferRequested,
+        credit_events.CreditsTransferred,
+        credit_events.TransferRejected,
+        credit_events.TransferCancelled,
+        credit_events.RetirementRequested,
+        credit_events.CreditsRetired,
+        credit_events.RetirementRefused,
+        credit_events.RetirementCancelled,
+        credit_events.ProgrammeCertified,
+        credit_events.CertificationRevoked,
+        credit_events.CreditsFrozen,
+        credit_events.CreditsUnfrozen,
+        credit_events.TransferFreezeSet,
+        credit_events.OmgePercentageSet,
+        MitigationActionAdded,
     )
 }
 
@@ -31,6 +61,25 @@ COMMAND_TYPES: dict[str, type[CommandPayload]] = {
         InitialiseRegistry,
         RegisterOrganisation,
         CreateProgramme,
+        credit_commands.ApproveProgramme,
+        credit_commands.AuthoriseProgramme,
+        credit_commands.RejectProgramme,
+        credit_commands.IssueCredits,
+        credit_commands.CertifyProgramme,
+        credit_commands.RevokeCertification,
+        credit_commands.RequestTransfer,
+        credit_commands.ApproveTransfer,
+        credit_commands.RejectTransfer,
+        credit_commands.CancelTransfer,
+        credit_commands.RequestRetirement,
+        credit_commands.RecogniseRetirement,
+        credit_commands.RefuseRetirement,
+        credit_commands.CancelRetirement,
+        credit_commands.SuspendOrganisation,
+        credit_commands.ActivateOrganisation,
+        credit_commands.SetTransferFreeze,
+        credit_commands.SetOmgePercentage,
+        AddMitigationAction,
     )
 }
 

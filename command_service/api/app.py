@@ -7,14 +7,23 @@ from collections.abc import Callable
 from fastapi import APIRouter, FastAPI
 
 from command_service.api.deps import CommandDeps
-from command_service.api.routes import auth, organisations, programmes
+from command_service.api.routes import auth, credits, lifecycle, organisations, programmes
 from libs.http.health import health_router
 from libs.http.limits import BodySizeLimit
 from libs.http.problems import install_problem_handlers
 
 
 def command_routers() -> list[APIRouter]:
-    return [auth.router, organisations.router, programmes.router]
+    return [
+        auth.router,
+        organisations.router,
+        programmes.router,
+        lifecycle.router,
+        credits.transfers,
+        credits.retirements,
+        credits.organisations,
+        credits.settings,
+    ]
 
 
 def create_command_app(deps: CommandDeps, ready_checks: dict[str, Callable[[], bool]]) -> FastAPI:

@@ -149,7 +149,7 @@ def decide_one(state: RegistryState, rec: CommandRecord, now: datetime, out: Dec
                 aggregate_id=new.aggregate_id,
                 aggregate_version=version,
                 command_id=env.command_id,
-                actor=env.actor,
+                actor=new.actor or env.actor,
                 occurred_at=now,
                 prev_hash=state.last_hash,
             )

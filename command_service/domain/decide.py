@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from command_service.domain.credit_decide import CREDIT_DECIDERS
 from command_service.domain.events import NewEvent
 from command_service.domain.organisations import register_organisation
 from command_service.domain.permissions import Principal
@@ -27,6 +28,7 @@ DECIDERS: dict[type[CommandPayload], Decider] = {
     InitialiseRegistry: initialise_registry,
     RegisterOrganisation: register_organisation,
     CreateProgramme: create_programme,
+    **CREDIT_DECIDERS,
 }
 
 

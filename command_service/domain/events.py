@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.envelope import Actor
 from schemas.events.base import EventPayload
 
 
@@ -11,6 +12,9 @@ from schemas.events.base import EventPayload
 class NewEvent:
     payload: EventPayload
     aggregate_id: str
+    # Who the event is attributed to when not the command's actor: the registry itself
+    # (SYSTEM_ACTOR) for automatic consequences such as low-credit cancellations.
+    actor: Actor | None = None
 
 
 def organisation_id(company_id: int) -> str:
@@ -25,4 +29,13 @@ def programme_id(programme_id: str) -> str:
     return f"programme-{programme_id}"
 
 
+def transfer_id(request_id: int) -> str:
+    return f"transfer-{request_id}"
+
+
+def retirement_id(request_id: int) -> str:
+    return f"retirement-{request_id}"
+
+
 REGISTRY_AGGREGATE = "registry"
+SETTINGS_AGGREGATE = "settings"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from command_service.domain.credit_evolve import CREDIT_HANDLERS
 from command_service.domain.state import Organisation, Programme, RegistryState, User
 from schemas.events.base import EventPayload
 from schemas.events.organisation import OrganisationRegistered, UserCreated
@@ -70,6 +71,7 @@ def _programme(state: RegistryState, e: ProgrammeCreated) -> None:
         proponents=list(e.proponent_company_ids),
         percentages=list(e.proponent_percentages),
         eia_number=e.environmental_assessment_registration_no,
+        end_time=e.end_time,
     )
     state.next_programme_id = max(state.next_programme_id, int(e.programme_id) + 1)
     state.external_ids[e.external_id] = e.programme_id
@@ -81,6 +83,7 @@ _HANDLERS: dict[type[EventPayload], Callable[[RegistryState, Any], None]] = {
     OrganisationRegistered: _organisation,
     UserCreated: _user,
     ProgrammeCreated: _programme,
+    **CREDIT_HANDLERS,
 }
 
 

@@ -23,6 +23,17 @@ ADMINS = frozenset({UR.ROOT, UR.ADMIN})
 class Action(StrEnum):
     REGISTER_ORGANISATION = "organisation.register"
     CREATE_PROGRAMME = "programme.create"
+    # The credit domain (domain.md 4.2, 6).
+    DECIDE_PROGRAMME = "programme.decide"  # approve, authorise, reject, issue
+    CERTIFY_PROGRAMME = "programme.certify"
+    REVOKE_CERTIFICATION = "programme.revoke_certification"
+    REQUEST_TRANSFER = "credits.request_transfer"
+    MANAGE_TRANSFER = "credits.manage_transfer"  # approve, reject, cancel (then narrowed)
+    RETIRE_CREDITS = "credits.retire"
+    DECIDE_RETIREMENT = "credits.decide_retirement"  # recognise, refuse
+    SUSPEND_ORGANISATION = "organisation.suspend"
+    CHANGE_SETTINGS = "settings.change"
+    ADD_MITIGATION = "programme.add_mitigation"
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,26 @@ PERMISSIONS: dict[Action, tuple[Grant, ...]] = {
     Action.CREATE_PROGRAMME: (
         Grant(frozenset({CR.GOVERNMENT, CR.MINISTRY, CR.PROGRAMME_DEVELOPER}), WRITERS),
         Grant(frozenset({CR.API}), ADMINS),
+    ),
+    Action.DECIDE_PROGRAMME: (Grant(frozenset({CR.GOVERNMENT, CR.MINISTRY}), WRITERS),),
+    Action.CERTIFY_PROGRAMME: (Grant(frozenset({CR.CERTIFIER}), WRITERS),),
+    Action.REVOKE_CERTIFICATION: (
+        Grant(frozenset({CR.CERTIFIER, CR.GOVERNMENT, CR.MINISTRY}), WRITERS),
+    ),
+    Action.REQUEST_TRANSFER: (
+        Grant(frozenset({CR.GOVERNMENT, CR.MINISTRY, CR.PROGRAMME_DEVELOPER}), WRITERS),
+    ),
+    Action.MANAGE_TRANSFER: (
+        Grant(frozenset({CR.GOVERNMENT, CR.MINISTRY, CR.PROGRAMME_DEVELOPER}), WRITERS),
+    ),
+    Action.RETIRE_CREDITS: (
+        Grant(frozenset({CR.GOVERNMENT, CR.MINISTRY, CR.PROGRAMME_DEVELOPER}), WRITERS),
+    ),
+    Action.DECIDE_RETIREMENT: (Grant(frozenset({CR.GOVERNMENT, CR.MINISTRY}), WRITERS),),
+    Action.SUSPEND_ORGANISATION: (Grant(frozenset({CR.GOVERNMENT}), ADMINS),),
+    Action.CHANGE_SETTINGS: (Grant(frozenset({CR.GOVERNMENT}), ADMINS),),
+    Action.ADD_MITIGATION: (
+        Grant(frozenset({CR.GOVERNMENT, CR.MINISTRY, CR.PROGRAMME_DEVELOPER}), WRITERS),
     ),
 }
 

@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from schemas.enums import CompanyRole, CompanyState, ProgrammeStage, UserRole
+from schemas.enums import (
+    CompanyRole,
+    CompanyState,
+    ProgrammeStage,
+    RequestStatus,
+    RetirementType,
+    UserRole,
+)
 from schemas.envelope import GENESIS_HASH
 
 
@@ -52,6 +59,56 @@ class Programme:
     proponents: list[int]
     percentages: list[Decimal]
     eia_number: str
+    end_time: int = 0
+    # Fixed at authorisation: the serial and the reserved range [range_start, range_end].
+    serial_no: str | None = None
+    range_start: int = 0
+    range_end: int = 0
+    credit_issued: int = 0
+    certifiers: list[int] = field(default_factory=list)
+    mitigation_actions: int = 0
+    user_estimated_total: int = 0
+
+
+@dataclass
+class Block:
+    """Units ``start..end`` (inclusive) of one programme, held by one account.
+
+    A block in a terminal account (``retired``, ``gov:omge``) is retired and never moves; a
+    frozen block (its holder is suspended) cannot move until it is unfrozen.
+    """
+
+    block_id: str
+    programme_id: str
+    start: int
+    end: int
+    account: str
+    vintage: int
+    frozen: bool = False
+    parent: str | None = None
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass
+class CreditRequest:
+    """A transfer or retirement request (one id sequence for both, as in v1)."""
+
+    request_id: int
+    kind: str  # "transfer" | "retirement"
+    programme_id: str
+    from_company_id: int
+    from_account: str
+    amount: int
+    initiator_company_id: int
+    status: RequestStatus = RequestStatus.PENDING
+    to_company_id: int | None = None
+    to_account: str | None = None
+    retirement_type: RetirementType | None = None
+    country: str | None = None
+    omge_percentage: Decimal = Decimal(0)
 
 
 @dataclass
@@ -92,6 +149,18 @@ class RegistryState:
     external_ids: dict[str, str] = field(default_factory=dict)
     eia_numbers: dict[str, str] = field(default_factory=dict)
     processed: dict[str, Processed] = field(default_factory=dict)
+    # ---- the credit ledger ----
+    # The country-wide unit counter: the last unit reserved by an authorisation. Only grows.
+    serial_counter: int = 0
+    blocks: dict[str, Block] = field(default_factory=dict)
+    # account -> programme id -> ids of the blocks it holds there, lowest serial first.
+    holdings: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    credit_requests: dict[int, CreditRequest] = field(default_factory=dict)
+    # "<account>/<programme id>" -> ids of the pending requests sending from it, oldest first.
+    pending_requests: dict[str, list[int]] = field(default_factory=dict)
+    next_request_id: int = 1
+    transfers_frozen: bool = False
+    omge_percentage: Decimal = Decimal(0)
 
     def next_aggregate_version(self, aggregate_id: str) -> int:
         return self.aggregate_versions.get(aggregate_id, 0) + 1

@@ -19,6 +19,7 @@ from projector_service.notifications.directory import Directory
 from schemas.envelope import EventEnvelope
 from schemas.events import credits as cr
 from schemas.events.base import EventPayload
+from schemas.events.mitigation import MitigationActionAdded
 from schemas.events.organisation import (
     OrganisationActivated,
     OrganisationRegistered,
@@ -67,6 +68,7 @@ MAIL: dict[type[EventPayload], Builder | None] = {
     cr.CreditsUnfrozen: None,  # told in the reactivation mail
     cr.TransferFreezeSet: None,
     cr.OmgePercentageSet: None,
+    MitigationActionAdded: None,  # v1 sends no mail for mitigation actions
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from projector_service.projections import programmes, registry
+from projector_service.projections.credits import CREDIT_PROJECTIONS
 from projector_service.projections.writes import Write
 from schemas.envelope import EventEnvelope
 from schemas.events.base import EventPayload
@@ -21,6 +22,7 @@ PROJECTIONS: dict[type[EventPayload], Projection] = {
     OrganisationRegistered: registry.organisation_registered,
     UserCreated: registry.user_created,
     ProgrammeCreated: programmes.programme_created,
+    **CREDIT_PROJECTIONS,
 }
 
 

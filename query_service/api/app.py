@@ -9,11 +9,11 @@ from fastapi import APIRouter, FastAPI
 from libs.http.health import health_router
 from libs.http.problems import install_problem_handlers
 from query_service.api.deps import QueryDeps
-from query_service.api.routes import catalog
+from query_service.api.routes import catalog, credits
 
 
 def query_routers() -> list[APIRouter]:
-    return [catalog.router]
+    return [catalog.router, credits.router]
 
 
 def create_query_app(deps: QueryDeps, ready_checks: dict[str, Callable[[], bool]]) -> FastAPI:

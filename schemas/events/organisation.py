@@ -37,3 +37,19 @@ class UserCreated(EventPayload):
     role: UserRole
     phone: Phone | None
     pending: bool
+
+
+class OrganisationSuspended(EventPayload):
+    TYPE = "OrganisationSuspended"
+    AGGREGATE = "organisation"
+
+    company_id: int
+    remarks: Text | None = None
+
+
+class OrganisationActivated(EventPayload):
+    TYPE = "OrganisationActivated"
+    AGGREGATE = "organisation"
+
+    company_id: int
+    remarks: Text | None = None
