@@ -7,8 +7,9 @@ embedded PostgreSQL under REGISTRY_DATA_DIR). Set both to run the production sha
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
@@ -16,13 +17,31 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from libs.observability.logging import configure_logging
+from libs.runtime import tune_gc
 from libs.settings import RegistrySettings
+
+T = TypeVar("T")
 
 app = typer.Typer(help="National carbon credit registry.", no_args_is_help=True)
 console = Console()
 
 
+def _run_plain(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop when it is installed (uvicorn[standard] brings it), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return _run_plain(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
 def _settings(service: str) -> RegistrySettings:
+    tune_gc()
     settings = RegistrySettings()
     configure_logging(service, json=settings.log_json)
     return settings
@@ -33,7 +52,7 @@ def serve() -> None:
     """Run the whole registry in one process (the embedded default without Kafka/DB)."""
     from registry_cli.serve import serve as serve_
 
-    asyncio.run(serve_(_settings("registry")))
+    _run(serve_(_settings("registry")))
 
 
 @app.command()
@@ -41,7 +60,7 @@ def init() -> None:
     """Initialise the registry (country, Government, Root) through the log (Kafka shape)."""
     from registry_cli.processes import run_init
 
-    text, password = asyncio.run(run_init(_settings("init")))
+    text, password = _run(run_init(_settings("init")))
     console.print(text)
     if password:
         console.print(f"Root password (shown once, not stored anywhere): {password}")
@@ -52,7 +71,7 @@ def processor() -> None:
     """Run the single-writer command processor (Kafka; standbys wait in its group)."""
     from registry_cli.processes import run_processor
 
-    asyncio.run(run_processor(_settings("processor")))
+    _run(run_processor(_settings("processor")))
 
 
 @app.command()
@@ -60,7 +79,7 @@ def projector() -> None:
     """Run the projector that folds events into the Postgres read models."""
     from registry_cli.processes import run_projector
 
-    asyncio.run(run_projector(_settings("projector")))
+    _run(run_projector(_settings("projector")))
 
 
 @app.command("command-api")
@@ -68,7 +87,7 @@ def command_api() -> None:
     """Run a command API node (stateless; run as many as you like)."""
     from registry_cli.processes import run_command_api
 
-    asyncio.run(run_command_api(_settings("command-api")))
+    _run(run_command_api(_settings("command-api")))
 
 
 @app.command("query-api")
@@ -76,7 +95,7 @@ def query_api() -> None:
     """Run a read API node (stateless; run as many as you like)."""
     from registry_cli.processes import run_query_api
 
-    asyncio.run(run_query_api(_settings("query-api")))
+    _run(run_query_api(_settings("query-api")))
 
 
 def _progress() -> Progress:
@@ -117,7 +136,7 @@ def replay() -> None:
                 f"rebuilt {schema} to seq {cp.last_seq:,} at {rate:,.0f} events/s; switched."
             )
 
-    asyncio.run(go())
+    _run(go())
 
 
 @app.command()
@@ -152,7 +171,7 @@ def verify() -> None:
             console.print(f"[red]BREAK at position {b.position} (seq {b.seq}): {b.reason}[/red]")
         return False
 
-    if not asyncio.run(go()):
+    if not _run(go()):
         raise typer.Exit(1)
 
 
@@ -178,7 +197,7 @@ def reset(
             finally:
                 await conn.close()
 
-    asyncio.run(go())
+    _run(go())
     console.print("read models dropped; run `registry replay` (or start the projector).")
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic import TypeAdapter
 
 from schemas.commands.base import CommandPayload
 from schemas.envelope import Actor, CommandEnvelope, EventEnvelope, ResultEnvelope
@@ -55,6 +56,25 @@ def event_payload(env: EventEnvelope) -> EventPayload:
     return cls.model_validate(data)
 
 
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+_ACTOR_JSON: dict[Actor, dict[str, Any]] = {}
+
+
+def json_datetime(value: datetime) -> str:
+    """A datetime exactly as pydantic writes it in JSON (so hashes survive re-encoding)."""
+    out: str = _DATETIME.dump_python(value, mode="json")
+    return out
+
+
+def _actor_json(actor: Actor) -> dict[str, Any]:
+    cached = _ACTOR_JSON.get(actor)
+    if cached is None:
+        cached = actor.model_dump(mode="json")
+        if len(_ACTOR_JSON) < 10_000:
+            _ACTOR_JSON[actor] = cached
+    return dict(cached)
+
+
 def make_event(
     *,
     registry: str,
@@ -66,8 +86,14 @@ def make_event(
     actor: Actor,
     occurred_at: datetime,
     prev_hash: str,
+    occurred_at_json: str | None = None,
 ) -> tuple[EventEnvelope, bytes]:
-    """Build the next event of the chain and its canonical wire bytes."""
+    """Build the next event of the chain and its canonical wire bytes.
+
+    The hashed body is exactly the envelope's JSON form (``model_dump(mode="json")`` of the
+    decoded event), built directly: one payload dump per event, no validation round trip.
+    """
+    payload_json = payload.model_dump(mode="json")
     body: dict[str, Any] = {
         "envelope_version": 1,
         "registry": registry,
@@ -78,14 +104,28 @@ def make_event(
         "aggregate_id": aggregate_id,
         "aggregate_version": aggregate_version,
         "command_id": command_id,
-        "actor": actor.model_dump(mode="json"),
-        "occurred_at": occurred_at,
-        "payload": payload.model_dump(mode="json"),
+        "actor": _actor_json(actor),
+        "occurred_at": occurred_at_json or json_datetime(occurred_at),
+        "payload": payload_json,
         "prev_hash": prev_hash,
     }
-    # Hash exactly the JSON form every reader (and the codec) produces for this envelope.
-    draft = EventEnvelope.model_validate({**body, "hash": "0" * 64})
-    normal: dict[str, Any] = draft.model_dump(mode="json")
-    digest = chain_hash(prev_hash, normal)
-    normal["hash"] = digest
-    return draft.model_copy(update={"hash": digest}), orjson.dumps(normal)
+    digest = chain_hash(prev_hash, body)
+    body["hash"] = digest
+    raw = orjson.dumps(body)
+    envelope = EventEnvelope.model_construct(
+        envelope_version=1,
+        registry=registry,
+        seq=seq,
+        type=payload.TYPE,
+        version=payload.VERSION,
+        aggregate_type=payload.AGGREGATE,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
+        command_id=command_id,
+        actor=actor,
+        occurred_at=occurred_at,
+        payload=payload_json,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+    return envelope, raw

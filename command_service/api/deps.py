@@ -29,7 +29,7 @@ class CommandDeps:
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
-def get_deps(request: Request) -> CommandDeps:
+async def get_deps(request: Request) -> CommandDeps:
     deps: CommandDeps = request.app.state.command_deps
     return deps
 

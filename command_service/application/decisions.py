@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
+import orjson
 import structlog
 from pydantic import ValidationError
 
@@ -20,7 +22,7 @@ from command_service.domain.errors import DomainError, Invalid
 from command_service.domain.evolve import evolve
 from command_service.domain.permissions import resolve
 from command_service.domain.state import Processed, RegistryState
-from schemas.codec import command_payload, encode_result, make_event
+from schemas.codec import command_payload, encode_result, json_datetime, make_event
 from schemas.envelope import ErrorBody, EventEnvelope, ResultEnvelope
 from schemas.registry import UnknownType
 
@@ -35,21 +37,46 @@ class Decided:
 
 def _result_from(
     processed: Processed, registry: str, command_id: str, now: datetime, duplicate: bool
-) -> ResultEnvelope:
-    return ResultEnvelope(
+) -> tuple[ResultEnvelope, bytes]:
+    """The result envelope and its bytes, built directly (no validation round trip)."""
+    status: Literal["accepted", "rejected"] = (
+        "accepted" if processed.status == "accepted" else "rejected"
+    )
+    body: dict[str, object] = {
+        "envelope_version": 1,
+        "registry": registry,
+        "command_id": command_id,
+        "command_type": processed.command_type,
+        "status": status,
+        "aggregate_ids": processed.aggregate_ids,
+        "decided_at": json_datetime(now),
+        "duplicate": duplicate,
+    }
+    for key, value in (
+        ("first_seq", processed.first_seq),
+        ("last_seq", processed.last_seq),
+        ("aggregate_id", processed.aggregate_id),
+        ("error", processed.error),
+        ("fingerprint", processed.fingerprint),
+    ):
+        if value is not None:
+            body[key] = value
+    raw = orjson.dumps(body, default=str)
+    envelope = ResultEnvelope.model_construct(
         registry=registry,
         command_id=command_id,
         command_type=processed.command_type,
-        status="accepted" if processed.status == "accepted" else "rejected",
+        status=status,
         first_seq=processed.first_seq,
         last_seq=processed.last_seq,
         aggregate_id=processed.aggregate_id,
-        aggregate_ids=processed.aggregate_ids,
+        aggregate_ids=list(processed.aggregate_ids),
         error=ErrorBody.model_validate(processed.error) if processed.error else None,
         decided_at=now,
         duplicate=duplicate,
         fingerprint=processed.fingerprint,
     )
+    return envelope, raw
 
 
 def _error(exc: DomainError) -> dict[str, object]:
@@ -93,81 +120,90 @@ def decide_one(state: RegistryState, rec: CommandRecord, now: datetime, out: Dec
                 duplicate=True,
             )
         else:
-            res = _result_from(prev, state.registry, env.command_id, now, duplicate=True)
+            out.results.append(
+                _result_from(prev, state.registry, env.command_id, now, duplicate=True)
+            )
+            return
         out.results.append((res, encode_result(res)))
         return
 
-    bound = structlog.contextvars.bound_contextvars(command_id=env.command_id, command=env.type)
-    with bound:
+    try:
+        if env.registry != state.registry:
+            raise Invalid(
+                "command.wrong_registry",
+                f"This processor serves registry {state.registry}, not {env.registry}.",
+            )
         try:
-            if env.registry != state.registry:
-                raise Invalid(
-                    "command.wrong_registry",
-                    f"This processor serves registry {state.registry}, not {env.registry}.",
-                )
-            try:
-                command = command_payload(env)
-            except UnknownType:
-                raise Invalid("command.unknown_type", f"Unknown command type {env.type}.") from None
-            except ValidationError as exc:
-                raise Invalid(
-                    "command.invalid",
-                    "The command is not valid.",
-                    errors=exc.errors(include_url=False, include_context=False)[:20],
-                ) from None
-            principal = resolve(state, env.actor)
-            try:
-                new_events = decide(state, principal, command, now)
-            except DomainError:
-                raise
-            except Exception as exc:
-                # A bug in a decider must not poison the log: refuse the command, loudly.
-                log.exception("decision_failed")
-                raise Invalid(
-                    "command.not_decidable",
-                    "The registry could not decide this command; nothing was changed.",
-                    reason=type(exc).__name__,
-                ) from exc
-        except DomainError as exc:
-            processed = Processed(
-                fingerprint=fp, command_type=env.type, status="rejected", error=_error(exc)
-            )
-            state.processed[env.command_id] = processed
-            res = _result_from(processed, state.registry, env.command_id, now, duplicate=False)
-            out.results.append((res, encode_result(res)))
-            log.info("command_rejected", code=exc.code)
-            return
-
-        first_seq = state.last_seq + 1
-        for new in new_events:
-            seq = state.last_seq + 1
-            version = state.next_aggregate_version(new.aggregate_id)
-            envelope, raw = make_event(
-                registry=state.registry,
-                seq=seq,
-                payload=new.payload,
-                aggregate_id=new.aggregate_id,
-                aggregate_version=version,
-                command_id=env.command_id,
-                actor=new.actor or env.actor,
-                occurred_at=now,
-                prev_hash=state.last_hash,
-            )
-            evolve(state, new.payload)
-            state.aggregate_versions[new.aggregate_id] = version
-            state.last_seq = seq
-            state.last_hash = envelope.hash
-            out.events.append((envelope, raw))
+            command = command_payload(env)
+        except UnknownType:
+            raise Invalid("command.unknown_type", f"Unknown command type {env.type}.") from None
+        except ValidationError as exc:
+            raise Invalid(
+                "command.invalid",
+                "The command is not valid.",
+                errors=exc.errors(include_url=False, include_context=False)[:20],
+            ) from None
+        principal = resolve(state, env.actor)
+        try:
+            new_events = decide(state, principal, command, now)
+        except DomainError:
+            raise
+        except Exception as exc:
+            # A bug in a decider must not poison the log: refuse the command, loudly.
+            log.exception("decision_failed")
+            raise Invalid(
+                "command.not_decidable",
+                "The registry could not decide this command; nothing was changed.",
+                reason=type(exc).__name__,
+            ) from exc
+    except DomainError as exc:
         processed = Processed(
-            fingerprint=fp,
-            command_type=env.type,
-            status="accepted",
-            first_seq=first_seq if new_events else None,
-            last_seq=state.last_seq if new_events else None,
-            aggregate_id=new_events[0].aggregate_id if new_events else None,
-            aggregate_ids=list(dict.fromkeys(n.aggregate_id for n in new_events)),
+            fingerprint=fp, command_type=env.type, status="rejected", error=_error(exc)
         )
         state.processed[env.command_id] = processed
-        res = _result_from(processed, state.registry, env.command_id, now, duplicate=False)
-        out.results.append((res, encode_result(res)))
-        log.debug("command_accepted", first_seq=processed.first_seq, last_seq=processed.last_seq)
+        out.results.append(
+            _result_from(processed, state.registry, env.command_id, now, duplicate=False)
+        )
+        log.info("command_rejected", code=exc.code, command_id=env.command_id)
+        return
+
+    first_seq = state.last_seq + 1
+    for new in new_events:
+        seq = state.last_seq + 1
+        version = state.next_aggregate_version(new.aggregate_id)
+        envelope, raw = make_event(
+            registry=state.registry,
+            seq=seq,
+            payload=new.payload,
+            aggregate_id=new.aggregate_id,
+            aggregate_version=version,
+            command_id=env.command_id,
+            actor=new.actor or env.actor,
+            occurred_at=now,
+            prev_hash=state.last_hash,
+        )
+        evolve(state, new.payload)
+        state.aggregate_versions[new.aggregate_id] = version
+        state.last_seq = seq
+        state.last_hash = envelope.hash
+        out.events.append((envelope, raw))
+    processed = Processed(
+        fingerprint=fp,
+        command_type=env.type,
+        status="accepted",
+        first_seq=first_seq if new_events else None,
+        last_seq=state.last_seq if new_events else None,
+        aggregate_id=new_events[0].aggregate_id if new_events else None,
+        aggregate_ids=list(dict.fromkeys(n.aggregate_id for n in new_events)),
+    )
+    state.processed[env.command_id] = processed
+    out.results.append(
+        _result_from(processed, state.registry, env.command_id, now, duplicate=False)
+    )
+    log.debug(
+        "command_accepted",
+        command_id=env.command_id,
+        aggregate_id=processed.aggregate_id,
+        first_seq=processed.first_seq,
+        last_seq=processed.last_seq,
+    )

@@ -18,6 +18,7 @@ from command_service.application.ports import Batch, ProcessorLog, Snapshot
 from command_service.application.restore import restore
 from command_service.domain.state import RegistryState, dump_state
 from libs.observability.metrics import BATCH_SIZE, COMMANDS, PROCESSOR_SEQ, TXN_SECONDS
+from libs.runtime import tune_gc
 
 log = structlog.get_logger("processor")
 
@@ -61,6 +62,7 @@ class Processor:
         self._events_pos = restored.events_position
         self._results_pos = restored.results_position
         self._last_snapshot_seq = self.state.last_seq
+        tune_gc(freeze=True)  # the restored state is long-lived: keep the collector off it
         PROCESSOR_SEQ.labels(self.registry).set(self.state.last_seq)
         log.info(
             "processor_ready",

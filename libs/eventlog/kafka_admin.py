@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -27,12 +28,19 @@ async def ensure_topics(bootstrap: str, topics: Topics, replication: int = 1) ->
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-        described = await admin.describe_topics(list(topics.configs(replication)))
-        for topic in described:
-            parts = topic.get("partitions", [])
-            if len(parts) != 1:
-                raise TopicLayoutError(
-                    f"topic {topic.get('topic')} has {len(parts)} partitions; exactly 1 is required"
-                )
+        names = list(topics.configs(replication))
+        # Right after creation a topic may be described with no partitions yet: retry.
+        for _ in range(100):
+            described = await admin.describe_topics(names)
+            counts = {t.get("topic"): len(t.get("partitions", [])) for t in described}
+            for name, count in counts.items():
+                if count > 1:
+                    raise TopicLayoutError(
+                        f"topic {name} has {count} partitions; exactly 1 is required"
+                    )
+            if all(counts.get(name) == 1 for name in names):
+                return
+            await asyncio.sleep(0.1)
+        raise TopicLayoutError(f"topics {names} did not appear with their partition in time")
     finally:
         await admin.close()

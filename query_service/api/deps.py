@@ -26,7 +26,7 @@ class QueryDeps:
     read_wait_max_s: float
 
 
-def get_deps(request: Request) -> QueryDeps:
+async def get_deps(request: Request) -> QueryDeps:
     deps: QueryDeps = request.app.state.query_deps
     return deps
 
@@ -46,7 +46,7 @@ class Consistency:
     wait_s: float
 
 
-def consistency(
+async def consistency(
     deps: DepsDep,
     min_seq: Annotated[
         int, Query(ge=0, le=2**62, description="Answer only once this seq is applied.")
