@@ -301,6 +301,10 @@ class Server:
     proc: subprocess.Popen[bytes]
     url: str
     log_path: Path
+    # The production shape runs the processor and projector as processes of their own;
+    # the processor's /metrics then lives at its own port.
+    metrics_url: str | None = None
+    extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -390,15 +394,91 @@ async def start_server(
 
 
 async def stop_server(server: Server) -> None:
-    proc = server.proc
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+    for proc in [server.proc, *server.extra]:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def _registry_command(sub: str) -> list[str]:
+    registry = Path(sys.executable).parent / "registry"
+    if registry.exists():
+        return [str(registry), sub]
+    return [sys.executable, "-c", "from registry_cli.main import app; app()", sub]
+
+
+async def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], log: Path) -> None:
+    t0 = time.monotonic()
+    async with httpx.AsyncClient(base_url=url, timeout=5.0) as client:
+        while True:
+            for proc in procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"a process exited with {proc.returncode}: see {log}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get("/ready")).status_code == 200:
+                    return
+            if time.monotonic() - t0 > READY_TIMEOUT_S:
+                raise RuntimeError(f"{url}/ready never turned 200: see {log}")
+            await asyncio.sleep(0.1)
+
+
+async def start_split_server(
+    workdir: Path, registry: str, *, kafka_bootstrap: str, database_url: str
+) -> Server:
+    """The production shape: processor, projector and command API as separate processes."""
+    ports = {"processor": free_port(), "projector": 0, "api": 0}
+    ports["projector"] = free_port(exclude=[ports["processor"]])
+    ports["api"] = free_port(exclude=[ports["processor"], ports["projector"]])
+    base = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "DATABASE_URL")}
+    base.update(
+        {
+            "REGISTRY_REGISTRY": registry,
+            "REGISTRY_DATA_DIR": str(workdir / "data"),
+            "REGISTRY_ROOT_PASSWORD": ROOT_PASSWORD,
+            "REGISTRY_ROOT_EMAIL": ROOT_EMAIL,
+            "REGISTRY_TOKEN_SECRET": TOKEN_SECRET,
+            "REGISTRY_LOG_JSON": "true",
+            "KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "DATABASE_URL": database_url,
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    for name in ("processor", "projector"):
+        env = {**base, "REGISTRY_PORT": str(ports[name])}
+        procs[name] = _spawn(_registry_command(name), workdir, env, workdir / f"{name}.log")
+    proc_url = f"http://127.0.0.1:{ports['processor']}"
+    await _wait_ready(proc_url, list(procs.values()), workdir / "processor.log")
+    init = await asyncio.to_thread(
+        subprocess.run,
+        _registry_command("init"),
+        cwd=workdir,
+        env=base,
+        capture_output=True,
+        timeout=120,
+    )
+    if init.returncode != 0:
+        raise RuntimeError(f"registry init failed: {init.stdout!r} {init.stderr!r}")
+    api_env = {**base, "REGISTRY_PORT": str(ports["api"])}
+    api = _spawn(_registry_command("command-api"), workdir, api_env, workdir / "api.log")
+    url = f"http://127.0.0.1:{ports['api']}"
+    await _wait_ready(url, [api, *procs.values()], workdir / "api.log")
+    await _wait_ready(
+        f"http://127.0.0.1:{ports['projector']}", [procs["projector"]], workdir / "projector.log"
+    )
+    print(f"  split shape: processor {proc_url}, command API {url}", flush=True)
+    return Server(
+        api,
+        url,
+        workdir / "api.log",
+        metrics_url=proc_url,
+        extra=[procs["processor"], procs["projector"]],
+    )
 
 
 # ---------------------------------------------------------------------- server metrics
@@ -412,7 +492,7 @@ PROM_SERIES = {
 
 async def scrape(server: Server) -> dict[str, float]:
     """The processor's batch-size and commit-time sums/counts from the server's /metrics."""
-    async with httpx.AsyncClient(base_url=server.url, timeout=10.0) as client:
+    async with httpx.AsyncClient(base_url=server.metrics_url or server.url, timeout=10.0) as client:
         text = (await client.get("/metrics")).text
     out: dict[str, float] = {}
     for line in text.splitlines():
@@ -654,19 +734,25 @@ async def bench_http(
     profile_dir: Path | None,
     meter: CpuMeter,
     client_kind: str,
+    shape: str = "serve",
 ) -> None:
     registry = _unique("h")
     profile = profile_dir / f"server-{mode}.prof" if profile_dir else None
     if kafka_bootstrap:
         await topics_ready(kafka_bootstrap, registry)
-    server = await start_server(
-        workdir,
-        registry,
-        kafka_bootstrap=kafka_bootstrap,
-        database_url=database_url,
-        loop=loop,
-        profile=profile,
-    )
+    if shape == "split" and kafka_bootstrap and database_url:
+        server = await start_split_server(
+            workdir, registry, kafka_bootstrap=kafka_bootstrap, database_url=database_url
+        )
+    else:
+        server = await start_server(
+            workdir,
+            registry,
+            kafka_bootstrap=kafka_bootstrap,
+            database_url=database_url,
+            loop=loop,
+            profile=profile,
+        )
     try:
         token, tax_id = await prepare_http(server)
         lines_before = server.log_lines()
@@ -688,7 +774,7 @@ async def bench_http(
                 if profile.exists():
                     print_profile(f"server ({mode}, HTTP load c={c})", pstats.Stats(str(profile)))
             cpu = res.cpu
-            note = f"c={c} {client_kind}, {loop} server; {cpu_note(cpu)}"
+            note = f"c={c} {client_kind}, {shape} shape; {cpu_note(cpu)}"
             report.add(mode, f"http_cmd_per_s[c={c}]", res.rate, "cmd/s", note)
             for p in (50, 90, 99):
                 report.add(mode, f"http_p{p}_ms[c={c}]", res.pct(p), "ms")
@@ -1077,6 +1163,7 @@ async def run(args: argparse.Namespace) -> Report:
                         profile_dir=RESULTS_DIR if args.profile_server else None,
                         meter=meter,
                         client_kind=args.client,
+                        shape=args.kafka_shape,
                     )
                     print("== kafka: projector and replay over <registry>.events", flush=True)
                     dsn = await create_database(pg.dsn, "bench_kafka_read")
@@ -1144,6 +1231,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes (~1 minute, CI smoke)")
     p.add_argument("--mode", choices=["kafka", "embedded", "both"], default="both")
+    p.add_argument(
+        "--kafka-shape",
+        choices=["split", "serve"],
+        default="split",
+        help="split: processor, projector and command API as separate processes (production); "
+        "serve: everything in one `registry serve` process",
+    )
     p.add_argument("--events", type=int, help="events in the processor/projector/replay log")
     p.add_argument("--http-commands", type=int, help="measured commands per concurrency level")
     p.add_argument("--concurrency", type=int, nargs="+", help="client counts (default 32 64)")

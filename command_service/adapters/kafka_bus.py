@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 
 from command_service.application.ports import LogUnavailable, ResultTimeout
 from libs.eventlog.kafka_admin import ensure_topics
-from libs.eventlog.topics import COMMAND_MAX_BYTES, Topics
+from libs.eventlog.topics import COMMAND_MAX_BYTES, FETCH_WAIT_MS, Topics
 from schemas.codec import decode_result, encode_command
 from schemas.envelope import CommandEnvelope, ResultEnvelope
 
@@ -52,7 +52,7 @@ class KafkaCommandBus:
                 group_id=None,
                 enable_auto_commit=False,
                 isolation_level="read_committed",
-                fetch_max_wait_ms=5,
+                fetch_max_wait_ms=FETCH_WAIT_MS,
             )
             await self._consumer.start()
             self._consumer.assign([self._tp])

@@ -30,7 +30,7 @@ from command_service.application.ports import (
 )
 from libs.eventlog.kafka_admin import ensure_topics
 from libs.eventlog.ports import RawRecord
-from libs.eventlog.topics import SNAPSHOT_MAX_BYTES, Topics
+from libs.eventlog.topics import FETCH_WAIT_MS, SNAPSHOT_MAX_BYTES, Topics
 from schemas.codec import decode_command
 
 log = structlog.get_logger("kafka_log")
@@ -98,7 +98,7 @@ class KafkaProcessorLog:
             enable_auto_commit=False,
             isolation_level="read_committed",
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=5,
+            fetch_max_wait_ms=FETCH_WAIT_MS,
             max_poll_interval_ms=60_000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,

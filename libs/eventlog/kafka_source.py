@@ -9,10 +9,13 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from libs.eventlog.ports import RawRecord
+from libs.eventlog.topics import FETCH_WAIT_MS
 
 
 class KafkaEventSource:
-    def __init__(self, bootstrap: str, topic: str, *, fetch_max_wait_ms: int = 20) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, *, fetch_max_wait_ms: int = FETCH_WAIT_MS
+    ) -> None:
         self._tp = TopicPartition(topic, 0)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,

@@ -50,3 +50,9 @@ class Topics:
                 "min.insync.replicas": min_isr,
             },
         }
+
+
+# Long-poll bound for tailing consumers. The broker answers a fetch as soon as data (or, for
+# read_committed, a transaction marker) arrives, so this only bounds how often an idle
+# consumer asks again; small values cost broker CPU, not latency.
+FETCH_WAIT_MS = 100
