@@ -1,6 +1,11 @@
 """Read-model tables, created on start in one schema per registry (``rm_<registry>``).
 
-Replay builds the same tables in a fresh schema and renames it into place atomically.
+The DDL comes in three parts so replay can fill fresh tables before they carry any index:
+``TABLES`` (tables, NOT NULL and CHECK constraints only), ``COLUMNS`` (columns added since a
+table was first created: existing schemas gain them in the same order as new ones) and
+``INDEXES`` (every unique and secondary index; a table's key is the unique index
+``<table>_pkey``). ``create_schema`` runs all three; replay runs the first two, fills the
+tables with COPY, then builds the indexes.
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ import re
 
 import asyncpg
 
-from projector_service.credit_schema import CREDIT_TABLES
+from projector_service.credit_schema import CREDIT_COLUMNS, CREDIT_INDEXES, CREDIT_TABLES
+from projector_service.projections.identity import IDENTITY_COLUMNS
 
 TABLES = (
     """
@@ -21,7 +27,7 @@ CREATE TABLE IF NOT EXISTS {s}.checkpoints (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE IF NOT EXISTS {s}.registry_info (
-    id int PRIMARY KEY CHECK (id = 1),
+    id int NOT NULL CHECK (id = 1),
     country_code text NOT NULL,
     country_name text NOT NULL,
     credit_unit text NOT NULL,
@@ -31,7 +37,7 @@ CREATE TABLE IF NOT EXISTS {s}.registry_info (
     initialised_at timestamptz NOT NULL
 );
 CREATE TABLE IF NOT EXISTS {s}.organisations (
-    company_id int PRIMARY KEY,
+    company_id int NOT NULL,
     name text NOT NULL,
     role text NOT NULL,
     state text NOT NULL,
@@ -49,7 +55,7 @@ CREATE TABLE IF NOT EXISTS {s}.organisations (
     updated_seq bigint NOT NULL
 );
 CREATE TABLE IF NOT EXISTS {s}.users (
-    user_id int PRIMARY KEY,
+    user_id int NOT NULL,
     company_id int NOT NULL,
     email text NOT NULL,
     name text NOT NULL,
@@ -60,9 +66,8 @@ CREATE TABLE IF NOT EXISTS {s}.users (
     created_at timestamptz NOT NULL,
     updated_seq bigint NOT NULL
 );
-CREATE INDEX IF NOT EXISTS users_company ON {s}.users (company_id, user_id);
 CREATE TABLE IF NOT EXISTS {s}.programmes (
-    programme_id text PRIMARY KEY,
+    programme_id text NOT NULL,
     title text NOT NULL,
     external_id text NOT NULL,
     sector text NOT NULL,
@@ -82,20 +87,39 @@ CREATE TABLE IF NOT EXISTS {s}.programmes (
     created_at timestamptz NOT NULL,
     updated_seq bigint NOT NULL
 );
-CREATE INDEX IF NOT EXISTS programmes_stage ON {s}.programmes (stage, programme_id);
-CREATE INDEX IF NOT EXISTS programmes_proponents
-    ON {s}.programmes USING gin (proponent_company_ids);
 CREATE TABLE IF NOT EXISTS {s}.programme_timeline (
-    seq bigint PRIMARY KEY,
+    seq bigint NOT NULL,
     programme_id text NOT NULL,
     type text NOT NULL,
     actor_user_id int,
     occurred_at timestamptz NOT NULL,
-    payload jsonb NOT NULL
+    payload json NOT NULL
 );
-CREATE INDEX IF NOT EXISTS timeline_programme ON {s}.programme_timeline (programme_id, seq);
 """
     + CREDIT_TABLES
+)
+
+COLUMNS = CREDIT_COLUMNS + IDENTITY_COLUMNS
+
+INDEXES = (
+    """
+CREATE UNIQUE INDEX IF NOT EXISTS registry_info_pkey ON {s}.registry_info (id);
+CREATE UNIQUE INDEX IF NOT EXISTS organisations_pkey ON {s}.organisations (company_id);
+CREATE UNIQUE INDEX IF NOT EXISTS users_pkey ON {s}.users (user_id);
+CREATE INDEX IF NOT EXISTS users_company ON {s}.users (company_id, user_id);
+CREATE UNIQUE INDEX IF NOT EXISTS programmes_pkey ON {s}.programmes (programme_id);
+CREATE INDEX IF NOT EXISTS programmes_stage ON {s}.programmes (stage, programme_id);
+CREATE INDEX IF NOT EXISTS programmes_proponents
+    ON {s}.programmes USING gin (proponent_company_ids);
+CREATE UNIQUE INDEX IF NOT EXISTS programme_timeline_pkey ON {s}.programme_timeline (seq);
+CREATE INDEX IF NOT EXISTS timeline_programme ON {s}.programme_timeline (programme_id, seq);
+-- Read API: keyset paging of programmes, credit events per day (query_service).
+CREATE INDEX IF NOT EXISTS programmes_created ON {s}.programmes (created_seq);
+CREATE INDEX IF NOT EXISTS timeline_type ON {s}.programme_timeline (type, occurred_at);
+CREATE INDEX IF NOT EXISTS credit_blocks_frozen
+    ON {s}.credit_blocks (programme_id) WHERE state = 'frozen';
+"""
+    + CREDIT_INDEXES
 )
 
 # Tables compared by replay equivalence (everything but the checkpoint's wall-clock time).
@@ -110,6 +134,9 @@ MODEL_TABLES: dict[str, str] = {
     "certifications": "programme_id, certifier_id",
     "registry_settings": "id",
     "mitigation_actions": "action_id",
+    "credit_block_history": "block_id, valid_from_seq",
+    "event_times": "seq",
+    "aef_actions": "seq, ordinal",
 }
 
 
@@ -118,8 +145,19 @@ def live_schema(registry: str) -> str:
     return name
 
 
-async def create_schema(conn: asyncpg.Connection, schema: str) -> None:
+def index_statements(schema: str) -> list[str]:
+    """Each index of the schema as one statement (replay builds them side by side)."""
+    text = "\n".join(
+        line for line in INDEXES.format(s=schema).splitlines() if not line.lstrip().startswith("--")
+    )
+    return [" ".join(stmt.split()) for stmt in text.split(";") if stmt.strip()]
+
+
+async def create_schema(conn: asyncpg.Connection, schema: str, *, indexes: bool = True) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7310002)")
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         await conn.execute(TABLES.format(s=schema))
+        await conn.execute(COLUMNS.format(s=schema))
+        if indexes:
+            await conn.execute(INDEXES.format(s=schema))

@@ -14,6 +14,7 @@ class Page(BaseModel, Generic[T]):
     seq: int
     data: list[T]
     next_cursor: str | None = None
+    total: int | None = None  # with count=true: every match, not just this page
 
 
 class One(BaseModel, Generic[T]):
@@ -58,6 +59,8 @@ class User(BaseModel):
     phone: str | None
     pending: bool
     created_at: datetime
+    company_role: str | None = None
+    company_name: str | None = None
 
 
 class Programme(BaseModel):
@@ -87,7 +90,38 @@ class Programme(BaseModel):
 
 class TimelineEntry(BaseModel):
     seq: int
+    programme_id: str | None = None
     type: str
     actor_user_id: int | None
     occurred_at: datetime
     payload: dict[str, Any]
+
+
+class Proponent(BaseModel):
+    company_id: int
+    name: str
+    percentage: str
+
+
+class PublicProgramme(BaseModel):
+    """A programme as the public sees it: no e-mails, phones or user ids."""
+
+    programme_id: str
+    title: str
+    external_id: str
+    sector: str
+    sectoral_scope: str
+    country_code: str
+    stage: str
+    start_time: int
+    end_time: int
+    credit_est: int
+    credit_issued: int
+    credit_unit: str
+    serial_no: str | None
+    range_start: int | None
+    range_end: int | None
+    geographical_location: list[str]
+    greenhouse_gases: list[str]
+    proponents: list[Proponent]
+    created_at: datetime

@@ -124,14 +124,16 @@ class TransportResetNotifier:
         self._transport = transport
         self._mail = mail
 
-    async def send_reset(self, email: str, token: str) -> None:
+    async def send_reset(self, email: str, token: str, *, welcome: bool = False) -> None:
         link = reset_link(self._mail.public_url, token)
-        body = reset_message(self._mail.sender, email, link, datetime.now(UTC)).get_content()
+        msg = reset_message(self._mail.sender, email, link, datetime.now(UTC), welcome=welcome)
+        body = msg.get_content()
         message = MailMessage(
             message_id=f"<reset.{uuid.uuid4().hex}@{self._mail.message_id_domain}>",
             sender=self._mail.sender,
             to=(email,),
-            subject=f"{self._mail.subject_prefix}reset your password",
+            subject=f"{self._mail.subject_prefix}"
+            + ("set your password" if welcome else "reset your password"),
             body_text=str(body),
         )
         await self._transport.send(message)

@@ -9,17 +9,30 @@ from __future__ import annotations
 from schemas.commands import credits as credit_commands
 from schemas.commands.base import CommandPayload
 from schemas.commands.mitigation import AddMitigationAction
-from schemas.commands.organisation import RegisterOrganisation
+from schemas.commands.organisation import (
+    ApproveOrganisation,
+    RegisterOrganisation,
+    RejectOrganisation,
+    SelfRegisterOrganisation,
+    UpdateOrganisation,
+)
 from schemas.commands.programme import CreateProgramme
 from schemas.commands.registry import InitialiseRegistry
+from schemas.commands.users import CreateUser, DeleteUser, UpdateUser
 from schemas.events import credits as credit_events
 from schemas.events.base import EventPayload
 from schemas.events.mitigation import MitigationActionAdded
 from schemas.events.organisation import (
     OrganisationActivated,
+    OrganisationApproved,
     OrganisationRegistered,
+    OrganisationRejected,
     OrganisationSuspended,
+    OrganisationUpdated,
+    UserActivated,
     UserCreated,
+    UserDeleted,
+    UserUpdated,
 )
 from schemas.events.programme import ProgrammeCreated
 from schemas.events.registry import RegistryInitialised
@@ -52,6 +65,13 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         credit_events.TransferFreezeSet,
         credit_events.OmgePercentageSet,
         MitigationActionAdded,
+        # identity and access (issue 3)
+        OrganisationApproved,
+        OrganisationRejected,
+        OrganisationUpdated,
+        UserActivated,
+        UserUpdated,
+        UserDeleted,
     )
 }
 
@@ -80,6 +100,14 @@ COMMAND_TYPES: dict[str, type[CommandPayload]] = {
         credit_commands.SetTransferFreeze,
         credit_commands.SetOmgePercentage,
         AddMitigationAction,
+        # identity and access (issue 3)
+        SelfRegisterOrganisation,
+        ApproveOrganisation,
+        RejectOrganisation,
+        UpdateOrganisation,
+        CreateUser,
+        UpdateUser,
+        DeleteUser,
     )
 }
 

@@ -96,16 +96,51 @@ class CredentialStore:
     # -- passwords -------------------------------------------------------------------------
 
     async def set_password(self, user_id: int, email: str, password_hash: str) -> None:
+        """Set a user's password. Called only after the single writer accepted the user, so
+        the e-mail is free: a row of another user with it belonged to a deleted user whose
+        credentials were not removed yet, and goes (with its sessions and keys)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "DELETE FROM auth.credentials WHERE registry = $1 AND email = $2 AND user_id <> $3",
+                self._registry,
+                email.lower(),
+                user_id,
+            )
+            await conn.execute(
+                "INSERT INTO auth.credentials (registry, user_id, email, password_hash)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (registry, user_id) DO UPDATE"
+                " SET email = $3, password_hash = $4, failed_attempts = 0, locked_until = NULL,"
+                " updated_at = now()",
+                self._registry,
+                user_id,
+                email.lower(),
+                password_hash,
+            )
+
+    async def delete_user(self, user_id: int) -> None:
+        """Remove a deleted user's credentials: password, sessions, API keys, reset links."""
         await self._pool.execute(
-            "INSERT INTO auth.credentials (registry, user_id, email, password_hash)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (registry, user_id) DO UPDATE"
-            " SET email = $3, password_hash = $4, failed_attempts = 0, locked_until = NULL,"
-            " updated_at = now()",
+            "DELETE FROM auth.credentials WHERE registry = $1 AND user_id = $2",
             self._registry,
             user_id,
-            email.lower(),
-            password_hash,
         )
+
+    async def email_of(self, user_id: int) -> str | None:
+        """The user's sign-in e-mail: its credentials', else the read model's."""
+        email = await self._pool.fetchval(
+            "SELECT email FROM auth.credentials WHERE registry = $1 AND user_id = $2",
+            self._registry,
+            user_id,
+        )
+        if email is not None:
+            return str(email)
+        try:
+            email = await self._pool.fetchval(
+                f"SELECT email FROM {self._schema}.users WHERE user_id = $1", user_id
+            )
+        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+            return None
+        return None if email is None else str(email)
 
     async def find(self, email: str) -> tuple[int, str] | None:
         record = await self.login_record(email)
@@ -233,11 +268,15 @@ class CredentialStore:
         s = self._schema
         try:
             row = await self._pool.fetchrow(
-                f"SELECT u.pending, o.state FROM {s}.users u"
+                f"SELECT u.pending, u.deleted, o.state FROM {s}.users u"
                 f" LEFT JOIN {s}.organisations o USING (company_id) WHERE u.user_id = $1",
                 user_id,
             )
-        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+        except (
+            asyncpg.UndefinedTableError,
+            asyncpg.InvalidSchemaNameError,
+            asyncpg.UndefinedColumnError,
+        ):
             return AccountStatus(read_model=False)
         if row is None:
             return AccountStatus(read_model=True, found=False)
@@ -247,6 +286,7 @@ class CredentialStore:
             found=True,
             pending=bool(row["pending"]),
             organisation_state=None if state is None else str(state),
+            deleted=bool(row["deleted"]),
         )
 
     # -- refresh tokens --------------------------------------------------------------------

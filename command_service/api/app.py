@@ -7,7 +7,14 @@ from collections.abc import Callable
 from fastapi import APIRouter, FastAPI
 
 from command_service.api.deps import CommandDeps
-from command_service.api.routes import auth, credits, lifecycle, organisations, programmes
+from command_service.api.routes import (
+    auth,
+    credits,
+    lifecycle,
+    organisations,
+    programmes,
+    users,
+)
 from libs.http.health import health_router
 from libs.http.limits import BodySizeLimit
 from libs.http.problems import install_problem_handlers
@@ -17,6 +24,8 @@ def command_routers() -> list[APIRouter]:
     return [
         auth.router,
         organisations.router,
+        organisations.public,
+        users.router,
         programmes.router,
         lifecycle.router,
         credits.transfers,

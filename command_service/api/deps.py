@@ -14,6 +14,7 @@ from libs.auth.reset_mail import PasswordResetNotifier
 from libs.auth.throttle import LoginThrottle
 from libs.auth.tokens import InvalidToken, verify_access_token
 from libs.http.problems import Problem
+from libs.http.rate import RateLimiter
 from schemas.envelope import Actor
 
 
@@ -27,6 +28,8 @@ class CommandDeps:
     # Delivers password-reset tokens; without one, reset requests are accepted and dropped.
     reset_notifier: PasswordResetNotifier | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Unauthenticated writes (self-registration) per client IP.
+    public_limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
 async def get_deps(request: Request) -> CommandDeps:

@@ -12,6 +12,7 @@ from typing import Any
 
 from command_service.domain.credit_decide import CREDIT_DECIDERS
 from command_service.domain.events import NewEvent
+from command_service.domain.identity_decide import IDENTITY_DECIDERS
 from command_service.domain.organisations import register_organisation
 from command_service.domain.permissions import Principal
 from command_service.domain.programmes import create_programme
@@ -29,6 +30,7 @@ DECIDERS: dict[type[CommandPayload], Decider] = {
     RegisterOrganisation: register_organisation,
     CreateProgramme: create_programme,
     **CREDIT_DECIDERS,
+    **IDENTITY_DECIDERS,
 }
 
 

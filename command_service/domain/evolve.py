@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from command_service.domain.credit_evolve import CREDIT_HANDLERS
+from command_service.domain.identity_evolve import IDENTITY_HANDLERS
 from command_service.domain.state import Organisation, Programme, RegistryState, User
 from schemas.events.base import EventPayload
 from schemas.events.organisation import OrganisationRegistered, UserCreated
@@ -36,6 +37,10 @@ def _organisation(state: RegistryState, e: OrganisationRegistered) -> None:
         email=e.email,
         country_code=e.country_code,
         sectoral_scopes=[s.value for s in e.sectoral_scopes],
+        phone=e.phone,
+        website=e.website,
+        address=e.address,
+        minister_name=e.minister_name,
     )
     state.next_company_id = max(state.next_company_id, e.company_id + 1)
     if e.tax_id is not None:
@@ -53,6 +58,7 @@ def _user(state: RegistryState, e: UserCreated) -> None:
         name=e.name,
         role=e.role,
         pending=e.pending,
+        phone=e.phone,
     )
     state.next_user_id = max(state.next_user_id, e.user_id + 1)
     state.user_emails[e.email] = e.user_id
@@ -84,6 +90,7 @@ _HANDLERS: dict[type[EventPayload], Callable[[RegistryState, Any], None]] = {
     UserCreated: _user,
     ProgrammeCreated: _programme,
     **CREDIT_HANDLERS,
+    **IDENTITY_HANDLERS,
 }
 
 

@@ -8,14 +8,16 @@ from command_service.domain.errors import Conflict, Forbidden, Invalid
 from command_service.domain.events import NewEvent, organisation_id, user_id
 from command_service.domain.permissions import Action, Principal, require
 from command_service.domain.state import RegistryState
-from schemas.commands.organisation import RegisterOrganisation
+from schemas.commands.organisation import RegisterOrganisation, SelfRegisterOrganisation
 from schemas.enums import CompanyRole, CompanyState, UserRole
 from schemas.events.organisation import OrganisationRegistered, UserCreated
 
 NEEDS_TAX_ID = frozenset({CompanyRole.PROGRAMME_DEVELOPER, CompanyRole.CERTIFIER})
 
 
-def check_unique(state: RegistryState, cmd: RegisterOrganisation) -> None:
+def check_unique(
+    state: RegistryState, cmd: RegisterOrganisation | SelfRegisterOrganisation
+) -> None:
     if cmd.tax_id is not None and cmd.tax_id.lower() in state.tax_ids:
         raise Conflict(
             "organisation.tax_id_taken",
@@ -70,6 +72,16 @@ def register_organisation(
             f"A {cmd.role.value} needs a tax id and a payment id.",
         )
     check_unique(state, cmd)
+    return new_organisation(state, cmd, CompanyState.ACTIVE, cmd.minister_name)
+
+
+def new_organisation(
+    state: RegistryState,
+    cmd: RegisterOrganisation | SelfRegisterOrganisation,
+    org_state: CompanyState,
+    minister_name: str | None,
+) -> list[NewEvent]:
+    """The organisation and its first Admin (pending while the organisation is)."""
     company_id = state.next_company_id
     admin_id = state.next_user_id
     return [
@@ -78,7 +90,7 @@ def register_organisation(
                 company_id=company_id,
                 name=cmd.name,
                 role=cmd.role,
-                state=CompanyState.ACTIVE,
+                state=org_state,
                 tax_id=cmd.tax_id,
                 payment_id=cmd.payment_id,
                 email=cmd.email,
@@ -87,7 +99,7 @@ def register_organisation(
                 address=cmd.address,
                 country_code=state.country_code,
                 sectoral_scopes=sorted(set(cmd.sectoral_scopes), key=int),
-                minister_name=cmd.minister_name,
+                minister_name=minister_name,
             ),
             organisation_id(company_id),
         ),
@@ -99,7 +111,7 @@ def register_organisation(
                 name=cmd.admin.name,
                 role=UserRole.ADMIN,
                 phone=cmd.admin.phone,
-                pending=False,
+                pending=org_state is CompanyState.PENDING,
             ),
             user_id(admin_id),
         ),

@@ -34,6 +34,11 @@ class Organisation:
     email: str
     country_code: str
     sectoral_scopes: list[str] = field(default_factory=list)
+    # The rest of the profile, kept so an update event can carry the whole profile.
+    phone: str | None = None
+    website: str | None = None
+    address: str | None = None
+    minister_name: str | None = None
 
 
 @dataclass
@@ -44,6 +49,9 @@ class User:
     name: str
     role: UserRole
     pending: bool = False
+    phone: str | None = None
+    # A deleted user is kept as a tombstone: it can no longer act, its e-mail is free again.
+    deleted: bool = False
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """What the credentials store answers, and the sign-in policy built on it (pure).
 
-Sign-in is refused for pending users and for users of organisations that are Pending or
-Rejected (read from the read models); users of Suspended organisations may sign in and read,
-the processor refuses their writes.
+Sign-in is refused for deleted and pending users and for users of organisations that are
+Pending or Rejected (read from the read models); users of Suspended organisations may sign
+in and read, the processor refuses their writes.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class AccountStatus:
     found: bool = False
     pending: bool = False
     organisation_state: str | None = None
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ def login_refusal(user_id: int, status: AccountStatus) -> Refusal | None:
         )
     if not status.found:
         return None
-    if status.pending:
-        return Refusal(403, "auth.user_pending", "Your account is not active yet.")
+    if status.deleted:
+        return Refusal(403, "auth.user_deleted", "This account was deleted.")
+    # The organisation first: a registration's pending admin learns where it stands.
     state = REFUSED_ORGANISATION_STATES.get(status.organisation_state or "")
     if state is not None:
         return Refusal(
@@ -69,6 +71,8 @@ def login_refusal(user_id: int, status: AccountStatus) -> Refusal | None:
             f"auth.organisation_{state}",
             f"Your organisation's registration is {state}; its users cannot sign in.",
         )
+    if status.pending:
+        return Refusal(403, "auth.user_pending", "Your account is not active yet.")
     return None
 
 

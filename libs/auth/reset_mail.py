@@ -21,20 +21,34 @@ CONFIRM_PATH = "/v1/auth/password-reset/confirm"
 
 
 class PasswordResetNotifier(Protocol):
-    async def send_reset(self, email: str, token: str) -> None: ...
+    async def send_reset(self, email: str, token: str, *, welcome: bool = False) -> None:
+        """Deliver a password link: a reset, or (``welcome``) a new account's first one."""
 
 
 def reset_link(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{CONFIRM_PATH}?token={quote(token, safe='')}"
 
 
-def reset_message(sender: str, email: str, link: str, now: datetime) -> EmailMessage:
+WELCOME_SUBJECT = "Set your carbon registry password"
+
+
+def reset_message(
+    sender: str, email: str, link: str, now: datetime, *, welcome: bool = False
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = email
-    msg["Subject"] = "Reset your carbon registry password"
+    msg["Subject"] = WELCOME_SUBJECT if welcome else "Reset your carbon registry password"
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain="registry.invalid")
+    if welcome:
+        msg.set_content(
+            "Your carbon registry account is active.\n\n"
+            f"To choose your password, open this link within three days:\n\n  {link}\n\n"
+            "The link works once. Later you can always ask for a new one with "
+            '"Forgot password" on the sign-in page.\n'
+        )
+        return msg
     msg.set_content(
         "Someone asked to reset the password of your carbon registry account.\n\n"
         f"To choose a new password, open this link within one hour:\n\n  {link}\n\n"
@@ -57,9 +71,10 @@ class OutboxFileNotifier:
         self.base_url = base_url
         self.sender = sender
 
-    async def send_reset(self, email: str, token: str) -> None:
+    async def send_reset(self, email: str, token: str, *, welcome: bool = False) -> None:
         now = datetime.now(UTC)
-        msg = reset_message(self.sender, email, reset_link(self.base_url, token), now)
+        link = reset_link(self.base_url, token)
+        msg = reset_message(self.sender, email, link, now, welcome=welcome)
         await asyncio.to_thread(self._write, msg.as_bytes(), now)
 
     def _write(self, data: bytes, now: datetime) -> None:

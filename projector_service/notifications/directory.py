@@ -15,9 +15,15 @@ from schemas.events import credits as cr
 from schemas.events.base import EventPayload
 from schemas.events.organisation import (
     OrganisationActivated,
+    OrganisationApproved,
     OrganisationRegistered,
+    OrganisationRejected,
     OrganisationSuspended,
+    OrganisationUpdated,
+    UserActivated,
     UserCreated,
+    UserDeleted,
+    UserUpdated,
 )
 from schemas.events.programme import ProgrammeCreated
 from schemas.events.registry import RegistryInitialised
@@ -100,6 +106,10 @@ class Directory:
         ids = sorted(self._by_company.get(company_id, ()))
         return [u for u in (self.users[i] for i in ids) if u.role in ADMIN_ROLES and not u.pending]
 
+    def users_of(self, company_id: int) -> list[User]:
+        """Every user of a company (pending ones too), in user id order."""
+        return [self.users[i] for i in sorted(self._by_company.get(company_id, ()))]
+
     def government_id(self) -> int | None:
         return self.registry.government_company_id if self.registry else None
 
@@ -171,6 +181,42 @@ def _company_state(d: Directory, company_id: int, state: str) -> list[Change]:
     return [d._put("company", str(company_id), replace(c, state=state))]
 
 
+def _user_change(d: Directory, user_id: int, **changes: Any) -> list[Change]:
+    u = d.users.get(user_id)
+    if u is None:
+        return []
+    return [d._put("user", str(user_id), replace(u, **changes))]
+
+
+def _drop_user(d: Directory, user_id: int) -> list[Change]:
+    u = d.users.pop(user_id, None)
+    if u is None:
+        return []
+    d._by_company.get(u.company_id, set()).discard(user_id)
+    return [Change("user", str(user_id), None)]
+
+
+def _identity(d: Directory, e: EventPayload) -> list[Change]:
+    """Registration decisions, profile updates and deletions (issue 3)."""
+    match e:
+        case OrganisationApproved():
+            return _company_state(d, e.company_id, "Active")
+        case OrganisationRejected():
+            return _company_state(d, e.company_id, "Rejected")
+        case OrganisationUpdated():
+            c = d.companies.get(e.company_id)
+            if c is None:
+                return []
+            return [d._put("company", str(c.company_id), replace(c, name=e.name, email=e.email))]
+        case UserActivated():
+            return _user_change(d, e.user_id, pending=False)
+        case UserUpdated():
+            return _user_change(d, e.user_id, name=e.name, role=e.role.value)
+        case UserDeleted():
+            return _drop_user(d, e.user_id)
+    return []
+
+
 def _close_request(d: Directory, request_id: int) -> list[Change]:
     if d.requests.pop(request_id, None) is None:
         return []
@@ -232,4 +278,4 @@ def apply(d: Directory, env: EventEnvelope, e: EventPayload) -> list[Change]:
             | cr.RetirementCancelled()
         ):
             return _close_request(d, e.request_id)
-    return []
+    return _identity(d, e)

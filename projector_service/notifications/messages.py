@@ -22,9 +22,15 @@ from schemas.events.base import EventPayload
 from schemas.events.mitigation import MitigationActionAdded
 from schemas.events.organisation import (
     OrganisationActivated,
+    OrganisationApproved,
     OrganisationRegistered,
+    OrganisationRejected,
     OrganisationSuspended,
+    OrganisationUpdated,
+    UserActivated,
     UserCreated,
+    UserDeleted,
+    UserUpdated,
 )
 from schemas.events.programme import ProgrammeCreated
 from schemas.events.registry import RegistryInitialised
@@ -69,6 +75,12 @@ MAIL: dict[type[EventPayload], Builder | None] = {
     cr.TransferFreezeSet: None,
     cr.OmgePercentageSet: None,
     MitigationActionAdded: None,  # v1 sends no mail for mitigation actions
+    OrganisationApproved: org_mail.organisation_approved,
+    OrganisationRejected: org_mail.organisation_rejected,
+    UserActivated: org_mail.user_activated,  # the password link is sent by the API
+    OrganisationUpdated: None,  # v1 sends no mail for profile updates
+    UserUpdated: None,
+    UserDeleted: None,
 }
 
 

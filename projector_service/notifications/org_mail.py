@@ -9,14 +9,18 @@ from projector_service.notifications.compose import (
     draft,
     gov_admins,
     org_admins,
+    people,
     quoted,
 )
 from projector_service.notifications.directory import Directory
 from schemas.envelope import EventEnvelope
 from schemas.events.organisation import (
     OrganisationActivated,
+    OrganisationApproved,
     OrganisationRegistered,
+    OrganisationRejected,
     OrganisationSuspended,
+    UserActivated,
     UserCreated,
 )
 
@@ -97,4 +101,55 @@ def organisation_activated(
         f"{name} has been reactivated",
         f"Your organisation {name} is active again; frozen credits can move again."
         + quoted("Remarks", e.remarks),
+    )
+
+
+def organisation_approved(
+    env: EventEnvelope, e: OrganisationApproved, d: Directory, ctx: MailContext
+) -> list[Draft]:
+    company = d.companies.get(e.company_id)
+    if company is None:
+        return []
+    return draft(
+        "ORGANISATION_CREATE",
+        (Recipient(company.email, company.name),),
+        f"{company.name} is registered",
+        f"The registration of {company.name} in the carbon credit registry was approved: it "
+        f"is now an active {company.role} organisation (organisation id {e.company_id}).\n\n"
+        "Its administrator receives a separate e-mail with a link to set a password."
+        + quoted("Remarks", e.remarks),
+    )
+
+
+def organisation_rejected(
+    env: EventEnvelope, e: OrganisationRejected, d: Directory, ctx: MailContext
+) -> list[Draft]:
+    company = d.companies.get(e.company_id)
+    if company is None:
+        return []
+    applicants = (Recipient(company.email, company.name), *people(d.users_of(e.company_id)))
+    return draft(
+        "ORGANISATION_REGISTRATION_REJECTED",
+        applicants,
+        f"The registration of {company.name} was not approved",
+        f"The registry administrators did not approve the registration of {company.name}."
+        + quoted("Reason", e.remarks),
+    )
+
+
+def user_activated(
+    env: EventEnvelope, e: UserActivated, d: Directory, ctx: MailContext
+) -> list[Draft]:
+    u = d.users.get(e.user_id)
+    if u is None:
+        return []
+    return draft(
+        "USER_CREATE",
+        (Recipient(u.email, u.name),),
+        "Welcome to the carbon credit registry",
+        f"Your organisation {d.company_name(e.company_id)} was approved and your account is "
+        f"active: {u.role} of {d.company_name(e.company_id)}.\n\nSign-in e-mail: {u.email}\n"
+        f"Sign in at: {ctx.public_url}\n\nFor your security this e-mail contains no "
+        "password: a separate e-mail brings a link to set yours. You can also ask for a new "
+        'link at any time with "Forgot password" on the sign-in page.',
     )

@@ -3,26 +3,20 @@ with no entry stops the projector (it would otherwise be silently skipped)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from projector_service.projections import programmes, registry
-from projector_service.projections.credits import CREDIT_PROJECTIONS
+from projector_service.projections.credits import CREDIT_PROJECTIONS, Projection
+from projector_service.projections.history import event_time
+from projector_service.projections.identity import IDENTITY_PROJECTIONS
+from projector_service.projections.view import EventView
 from projector_service.projections.writes import Write
-from schemas.envelope import EventEnvelope
-from schemas.events.base import EventPayload
-from schemas.events.organisation import OrganisationRegistered, UserCreated
-from schemas.events.programme import ProgrammeCreated
-from schemas.events.registry import RegistryInitialised
 
-Projection = Callable[[EventEnvelope, Any], list[Write]]
-
-PROJECTIONS: dict[type[EventPayload], Projection] = {
-    RegistryInitialised: registry.registry_initialised,
-    OrganisationRegistered: registry.organisation_registered,
-    UserCreated: registry.user_created,
-    ProgrammeCreated: programmes.programme_created,
+PROJECTIONS: dict[str, Projection] = {
+    "RegistryInitialised": registry.registry_initialised,
+    "OrganisationRegistered": registry.organisation_registered,
+    "UserCreated": registry.user_created,
+    "ProgrammeCreated": programmes.programme_created,
     **CREDIT_PROJECTIONS,
+    **IDENTITY_PROJECTIONS,
 }
 
 
@@ -30,9 +24,12 @@ class NoProjection(LookupError):
     pass
 
 
-def project(env: EventEnvelope, payload: EventPayload) -> list[Write]:
+def project(env: EventView) -> list[Write]:
+    """The writes of one event: its projection's, then its place on the log's clock."""
     try:
-        handler = PROJECTIONS[type(payload)]
+        handler = PROJECTIONS[env.type]
     except KeyError:
         raise NoProjection(f"no projection for event type {env.type}") from None
-    return handler(env, payload)
+    writes = handler(env, env.payload)
+    writes.append(event_time(env))
+    return writes

@@ -1,30 +1,32 @@
-"""The credit domain into its read models: programme stages and ranges, credit blocks,
-transfer and retirement requests, certifications, organisation states and settings.
+"""The credit domain into its read models: programme stages and ranges, credit blocks and
+their history, transfer and retirement requests, certifications, organisation states,
+settings and the Article 6.2 (AEF) actions.
 
 Every write follows from the event alone (the events carry their exact block effects);
-every programme-scoped event also gets a timeline entry.
+every programme-scoped event also gets a timeline entry, and every event that changes
+blocks closes their current versions and opens new ones (``history``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC
+from decimal import Decimal
 
 import orjson
 
+from projector_service.projections import aef, history
 from projector_service.projections.programmes import timeline
+from projector_service.projections.view import EventView, JsonDict
 from projector_service.projections.writes import Write
 from schemas.enums import RequestStatus
-from schemas.envelope import EventEnvelope
-from schemas.events import credits as ev
-from schemas.events.base import EventPayload
-from schemas.events.mitigation import MitigationActionAdded
-from schemas.events.organisation import OrganisationActivated, OrganisationSuspended
+from schemas.events.credits import TERMINAL_ACCOUNTS
 
 SET_STAGE = "UPDATE {s}.programmes SET stage = $2, updated_seq = $3 WHERE programme_id = $1"
 SET_AUTHORISED = (
     "UPDATE {s}.programmes SET stage = $2, serial_no = $3, range_start = $4, range_end = $5,"
-    " updated_seq = $6 WHERE programme_id = $1"
+    " updated_seq = $6, authorised_seq = $6, authorised_at = $7, authorisation_id = $8"
+    " WHERE programme_id = $1"
 )
 SET_ISSUED = (
     "UPDATE {s}.programmes SET credit_issued = $2, updated_seq = $3 WHERE programme_id = $1"
@@ -83,296 +85,356 @@ SET_OMGE = (
     " updated_seq = $2"
 )
 
+Projection = Callable[[EventView, JsonDict], list[Write]]
+
+# Plain strings (an enum member's .value costs a descriptor call on every event).
+PENDING = RequestStatus.PENDING.value
+APPROVED = RequestStatus.APPROVED.value
+RECOGNISED = RequestStatus.RECOGNISED.value
+REJECTED = RequestStatus.REJECTED.value
+NOT_RECOGNISED = RequestStatus.NOT_RECOGNISED.value
+CANCELLED = RequestStatus.CANCELLED.value
+
 
 def block_state(account: str, frozen: bool = False) -> str:
-    if account in ev.TERMINAL_ACCOUNTS:
+    if account in TERMINAL_ACCOUNTS:
         return "retired"
     return "frozen" if frozen else "active"
+
+
+def authorisation_id(env: EventView, serial_no: str, programme_id: str) -> str:
+    """The Article 6.2 authorisation id: ``DDMMYY`` of the authorisation (UTC), the
+    registry's country (the serial number's first part) and the programme id (the v2 rule
+    of domain.md 8.2, with the country the original left ``undefined``)."""
+    day = env.occurred_at.astimezone(UTC).strftime("%d%m%y")
+    return f"{day}{serial_no.split('-', 1)[0]}{programme_id}"
 
 
 # ---- programme lifecycle ----------------------------------------------------------------
 
 
-def programme_approved(env: EventEnvelope, e: ev.ProgrammeApproved) -> list[Write]:
-    return [Write(SET_STAGE, (e.programme_id, "Approved", env.seq)), timeline(env, e.programme_id)]
+def programme_approved(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
+    return [Write(SET_STAGE, (pid, "Approved", env.seq)), timeline(env, pid)]
 
 
-def programme_rejected(env: EventEnvelope, e: ev.ProgrammeRejected) -> list[Write]:
-    return [Write(SET_STAGE, (e.programme_id, "Rejected", env.seq)), timeline(env, e.programme_id)]
+def programme_rejected(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
+    return [Write(SET_STAGE, (pid, "Rejected", env.seq)), timeline(env, pid)]
 
 
-def programme_authorised(env: EventEnvelope, e: ev.ProgrammeAuthorised) -> list[Write]:
+def programme_authorised(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
     return [
         Write(
             SET_AUTHORISED,
-            (e.programme_id, "Authorised", e.serial_no, e.range_start, e.range_end, env.seq),
-        ),
-        timeline(env, e.programme_id),
-    ]
-
-
-def credits_issued(env: EventEnvelope, e: ev.CreditsIssued) -> list[Write]:
-    writes = [Write(SET_ISSUED, (e.programme_id, e.issued_total, env.seq))]
-    writes += [
-        Write(
-            INSERT_BLOCK,
             (
-                b.block_id,
-                e.programme_id,
-                b.serial,
-                b.start,
-                b.end,
-                b.account,
-                b.company_id,
-                block_state(b.account, b.frozen),
-                e.vintage,
-                None,
-                None,
+                pid,
+                "Authorised",
+                e["serial_no"],
+                e["range_start"],
+                e["range_end"],
                 env.seq,
+                env.occurred_at,
+                authorisation_id(env, e["serial_no"], pid),
             ),
+        ),
+        timeline(env, pid),
+    ]
+
+
+def credits_issued(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
+    vintage = e["vintage"]
+    writes = [Write(SET_ISSUED, (pid, e["issued_total"], env.seq))]
+    ids: list[str] = []
+    for b in e["blocks"]:
+        ids.append(b["block_id"])
+        writes.append(
+            Write(
+                INSERT_BLOCK,
+                (
+                    b["block_id"],
+                    pid,
+                    b["serial"],
+                    b["start"],
+                    b["end"],
+                    b["account"],
+                    b["company_id"],
+                    block_state(b["account"], b["frozen"]),
+                    vintage,
+                    None,
+                    None,
+                    env.seq,
+                ),
+            )
         )
-        for b in e.blocks
-    ]
-    return [*writes, timeline(env, e.programme_id)]
+    writes += aef.issued(env, e)
+    writes.append(history.open_versions(env, ids))
+    writes.append(timeline(env, pid))
+    return writes
 
 
-def programme_certified(env: EventEnvelope, e: ev.ProgrammeCertified) -> list[Write]:
+def programme_certified(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
     return [
-        Write(CERTIFY, (e.programme_id, e.certifier_id, "certified", env.seq, env.occurred_at)),
-        timeline(env, e.programme_id),
+        Write(CERTIFY, (pid, e["certifier_id"], "certified", env.seq, env.occurred_at)),
+        timeline(env, pid),
     ]
 
 
-def certification_revoked(env: EventEnvelope, e: ev.CertificationRevoked) -> list[Write]:
+def certification_revoked(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
     return [
         Write(
             REVOKE,
-            (e.programme_id, e.certifier_id, "revoked", env.seq, env.occurred_at, e.reason.value),
+            (pid, e["certifier_id"], "revoked", env.seq, env.occurred_at, e["reason"]),
         ),
-        timeline(env, e.programme_id),
+        timeline(env, pid),
     ]
 
 
 # ---- blocks and requests ------------------------------------------------------------------
 
 
-def moves(
-    env: EventEnvelope, programme_id: str, request_id: int, ms: list[ev.BlockMove]
-) -> list[Write]:
+def moves(env: EventView, programme_id: str, request_id: int, ms: list[JsonDict]) -> list[Write]:
+    """The block writes of a list of moves, then one new version of every block touched."""
     writes: list[Write] = []
+    touched: dict[str, None] = {}
     for m in ms:
-        state = block_state(m.to_account)
-        if m.kept is None:
+        to_account = m["to_account"]
+        state = block_state(to_account)
+        source = m["source_block_id"]
+        kept = m["kept"]
+        moved = m["moved"]
+        touched[source] = None
+        if kept is None:
             writes.append(
                 Write(
                     MOVE_BLOCK,
-                    (m.source_block_id, m.to_account, m.to_company_id, state, request_id, env.seq),
+                    (source, to_account, m["to_company_id"], state, request_id, env.seq),
                 )
             )
             continue
-        writes.append(Write(SHRINK_BLOCK, (m.source_block_id, m.kept.end, m.kept.serial, env.seq)))
+        touched[moved["block_id"]] = None
+        writes.append(Write(SHRINK_BLOCK, (source, kept["end"], kept["serial"], env.seq)))
         writes.append(
             Write(
                 INSERT_BLOCK,
                 (
-                    m.moved.block_id,
+                    moved["block_id"],
                     programme_id,
-                    m.moved.serial,
-                    m.moved.start,
-                    m.moved.end,
-                    m.to_account,
-                    m.to_company_id,
+                    moved["serial"],
+                    moved["start"],
+                    moved["end"],
+                    to_account,
+                    m["to_company_id"],
                     state,
-                    m.vintage,
-                    m.source_block_id,
+                    m["vintage"],
+                    source,
                     request_id,
                     env.seq,
                 ),
             )
         )
+    writes += history.new_versions(env, list(touched))
     return writes
 
 
 def close(
-    env: EventEnvelope,
+    env: EventView,
     request_id: int,
-    status: RequestStatus,
+    status: str,
     comment: str | None,
     reason: str | None = None,
     omge_units: int | None = None,
 ) -> Write:
     return Write(
         CLOSE_REQUEST,
-        (request_id, status.value, comment, reason, omge_units, env.occurred_at, env.seq),
+        (request_id, status, comment, reason, omge_units, env.occurred_at, env.seq),
     )
 
 
-def transfer_requested(env: EventEnvelope, e: ev.TransferRequested) -> list[Write]:
+def transfer_requested(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
     return [
         Write(
             INSERT_REQUEST,
             (
-                e.request_id,
+                e["request_id"],
                 "transfer",
-                e.programme_id,
-                e.from_company_id,
-                e.from_account,
-                e.to_company_id,
-                e.to_account,
-                e.amount,
-                e.initiator_company_id,
-                env.actor.user_id,
-                RequestStatus.PENDING.value,
+                pid,
+                e["from_company_id"],
+                e["from_account"],
+                e["to_company_id"],
+                e["to_account"],
+                e["amount"],
+                e["initiator_company_id"],
+                env.actor_user_id,
+                PENDING,
                 None,
                 None,
                 None,
                 None,
-                e.comment,
+                e["comment"],
                 env.seq,
                 env.occurred_at,
             ),
         ),
-        timeline(env, e.programme_id),
+        timeline(env, pid),
     ]
 
 
-def retirement_requested(env: EventEnvelope, e: ev.RetirementRequested) -> list[Write]:
+def retirement_requested(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
     return [
         Write(
             INSERT_REQUEST,
             (
-                e.request_id,
+                e["request_id"],
                 "retirement",
-                e.programme_id,
-                e.from_company_id,
-                e.from_account,
+                pid,
+                e["from_company_id"],
+                e["from_account"],
                 None,
                 None,
-                e.amount,
-                e.initiator_company_id,
-                env.actor.user_id,
-                RequestStatus.PENDING.value,
-                e.retirement_type.value,
-                e.country,
-                e.organisation_name,
-                e.omge_percentage,
-                e.comment,
+                e["amount"],
+                e["initiator_company_id"],
+                env.actor_user_id,
+                PENDING,
+                e["retirement_type"],
+                e["country"],
+                e["organisation_name"],
+                Decimal(e["omge_percentage"]),
+                e["comment"],
                 env.seq,
                 env.occurred_at,
             ),
         ),
-        timeline(env, e.programme_id),
+        timeline(env, pid),
     ]
 
 
-def credits_transferred(env: EventEnvelope, e: ev.CreditsTransferred) -> list[Write]:
+def credits_transferred(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
+    rid = e["request_id"]
     return [
-        *moves(env, e.programme_id, e.request_id, e.moves),
-        close(env, e.request_id, RequestStatus.APPROVED, e.comment),
-        timeline(env, e.programme_id),
+        # The AEF rows read the source blocks as they were before the move.
+        *aef.transferred(env, e),
+        *moves(env, pid, rid, e["moves"]),
+        close(env, rid, APPROVED, e["comment"]),
+        timeline(env, pid),
     ]
 
 
-def credits_retired(env: EventEnvelope, e: ev.CreditsRetired) -> list[Write]:
+def credits_retired(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
+    rid = e["request_id"]
     return [
-        *moves(env, e.programme_id, e.request_id, e.moves),
-        close(env, e.request_id, RequestStatus.RECOGNISED, e.comment, omge_units=e.omge_units),
-        timeline(env, e.programme_id),
+        *aef.retired(env, e),
+        *moves(env, pid, rid, e["moves"]),
+        close(env, rid, RECOGNISED, e["comment"], omge_units=e["omge_units"]),
+        timeline(env, pid),
     ]
 
 
-def transfer_rejected(env: EventEnvelope, e: ev.TransferRejected) -> list[Write]:
+def transfer_rejected(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
     return [
-        close(env, e.request_id, RequestStatus.REJECTED, e.comment),
-        timeline(env, e.programme_id),
+        close(env, e["request_id"], REJECTED, e["comment"]),
+        timeline(env, pid),
     ]
 
 
-def retirement_refused(env: EventEnvelope, e: ev.RetirementRefused) -> list[Write]:
+def retirement_refused(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
     return [
-        close(env, e.request_id, RequestStatus.NOT_RECOGNISED, e.comment),
-        timeline(env, e.programme_id),
+        close(env, e["request_id"], NOT_RECOGNISED, e["comment"]),
+        timeline(env, pid),
     ]
 
 
-def request_cancelled(
-    env: EventEnvelope, e: ev.TransferCancelled | ev.RetirementCancelled
-) -> list[Write]:
+def request_cancelled(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
     return [
-        close(env, e.request_id, RequestStatus.CANCELLED, e.comment, e.reason.value),
-        timeline(env, e.programme_id),
+        close(env, e["request_id"], CANCELLED, e["comment"], e["reason"]),
+        timeline(env, pid),
     ]
 
 
-def mitigation_action_added(env: EventEnvelope, e: MitigationActionAdded) -> list[Write]:
+def mitigation_action_added(env: EventView, e: JsonDict) -> list[Write]:
+    pid = e["programme_id"]
+    system = e["system_estimated_credits"]
     return [
         Write(
             INSERT_MITIGATION,
             (
-                e.action_id,
-                e.programme_id,
-                e.type_of_mitigation.value,
-                e.user_estimated_credits,
-                e.system_estimated_credits,
-                e.calculator,
-                orjson.dumps(e.inputs, option=orjson.OPT_SORT_KEYS).decode(),
-                e.constant_version,
-                e.comment,
+                e["action_id"],
+                pid,
+                e["type_of_mitigation"],
+                e["user_estimated_credits"],
+                None if system is None else Decimal(system),
+                e["calculator"],
+                orjson.dumps(e["inputs"], option=orjson.OPT_SORT_KEYS).decode(),
+                e["constant_version"],
+                e["comment"],
                 env.seq,
                 env.occurred_at,
             ),
         ),
-        timeline(env, e.programme_id),
+        timeline(env, pid),
     ]
 
 
 # ---- organisations and settings -----------------------------------------------------------
 
 
-def credits_frozen(env: EventEnvelope, e: ev.CreditsFrozen) -> list[Write]:
-    return [Write(SET_BLOCK_STATE, (e.block_ids, "frozen", env.seq))]
+def credits_frozen(env: EventView, e: JsonDict) -> list[Write]:
+    ids = list(e["block_ids"])
+    return [Write(SET_BLOCK_STATE, (ids, "frozen", env.seq)), *history.new_versions(env, ids)]
 
 
-def credits_unfrozen(env: EventEnvelope, e: ev.CreditsUnfrozen) -> list[Write]:
-    return [Write(SET_BLOCK_STATE, (e.block_ids, "active", env.seq))]
+def credits_unfrozen(env: EventView, e: JsonDict) -> list[Write]:
+    ids = list(e["block_ids"])
+    return [Write(SET_BLOCK_STATE, (ids, "active", env.seq)), *history.new_versions(env, ids)]
 
 
-def organisation_suspended(env: EventEnvelope, e: OrganisationSuspended) -> list[Write]:
-    return [Write(SET_ORG_STATE, (e.company_id, "Suspended", env.seq))]
+def organisation_suspended(env: EventView, e: JsonDict) -> list[Write]:
+    return [Write(SET_ORG_STATE, (e["company_id"], "Suspended", env.seq))]
 
 
-def organisation_activated(env: EventEnvelope, e: OrganisationActivated) -> list[Write]:
-    return [Write(SET_ORG_STATE, (e.company_id, "Active", env.seq))]
+def organisation_activated(env: EventView, e: JsonDict) -> list[Write]:
+    return [Write(SET_ORG_STATE, (e["company_id"], "Active", env.seq))]
 
 
-def transfer_freeze_set(env: EventEnvelope, e: ev.TransferFreezeSet) -> list[Write]:
-    return [Write(SET_FREEZE, (e.frozen, env.seq))]
+def transfer_freeze_set(env: EventView, e: JsonDict) -> list[Write]:
+    return [Write(SET_FREEZE, (e["frozen"], env.seq))]
 
 
-def omge_percentage_set(env: EventEnvelope, e: ev.OmgePercentageSet) -> list[Write]:
-    return [Write(SET_OMGE, (e.percentage, env.seq))]
+def omge_percentage_set(env: EventView, e: JsonDict) -> list[Write]:
+    return [Write(SET_OMGE, (Decimal(e["percentage"]), env.seq))]
 
 
-CREDIT_PROJECTIONS: dict[type[EventPayload], Callable[[EventEnvelope, Any], list[Write]]] = {
-    ev.ProgrammeApproved: programme_approved,
-    ev.ProgrammeRejected: programme_rejected,
-    ev.ProgrammeAuthorised: programme_authorised,
-    ev.CreditsIssued: credits_issued,
-    ev.TransferRequested: transfer_requested,
-    ev.CreditsTransferred: credits_transferred,
-    ev.TransferRejected: transfer_rejected,
-    ev.TransferCancelled: request_cancelled,
-    ev.RetirementRequested: retirement_requested,
-    ev.CreditsRetired: credits_retired,
-    ev.RetirementRefused: retirement_refused,
-    ev.RetirementCancelled: request_cancelled,
-    ev.ProgrammeCertified: programme_certified,
-    ev.CertificationRevoked: certification_revoked,
-    ev.CreditsFrozen: credits_frozen,
-    ev.CreditsUnfrozen: credits_unfrozen,
-    OrganisationSuspended: organisation_suspended,
-    OrganisationActivated: organisation_activated,
-    ev.TransferFreezeSet: transfer_freeze_set,
-    ev.OmgePercentageSet: omge_percentage_set,
-    MitigationActionAdded: mitigation_action_added,
+CREDIT_PROJECTIONS: dict[str, Projection] = {
+    "ProgrammeApproved": programme_approved,
+    "ProgrammeRejected": programme_rejected,
+    "ProgrammeAuthorised": programme_authorised,
+    "CreditsIssued": credits_issued,
+    "TransferRequested": transfer_requested,
+    "CreditsTransferred": credits_transferred,
+    "TransferRejected": transfer_rejected,
+    "TransferCancelled": request_cancelled,
+    "RetirementRequested": retirement_requested,
+    "CreditsRetired": credits_retired,
+    "RetirementRefused": retirement_refused,
+    "RetirementCancelled": request_cancelled,
+    "ProgrammeCertified": programme_certified,
+    "CertificationRevoked": certification_revoked,
+    "CreditsFrozen": credits_frozen,
+    "CreditsUnfrozen": credits_unfrozen,
+    "OrganisationSuspended": organisation_suspended,
+    "OrganisationActivated": organisation_activated,
+    "TransferFreezeSet": transfer_freeze_set,
+    "OmgePercentageSet": omge_percentage_set,
+    "MitigationActionAdded": mitigation_action_added,
 }

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from projector_service.projections.view import EventView, JsonDict
 from projector_service.projections.writes import Write
-from schemas.envelope import EventEnvelope
-from schemas.events.organisation import OrganisationRegistered, UserCreated
-from schemas.events.registry import RegistryInitialised
 
 INSERT_REGISTRY = (
     "INSERT INTO {s}.registry_info (id, country_code, country_name, credit_unit,"
@@ -23,16 +21,16 @@ INSERT_USER = (
 )
 
 
-def registry_initialised(env: EventEnvelope, e: RegistryInitialised) -> list[Write]:
+def registry_initialised(env: EventView, e: JsonDict) -> list[Write]:
     return [
         Write(
             INSERT_REGISTRY,
             (
-                e.country_code,
-                e.country_name,
-                e.credit_unit,
-                e.government_company_id,
-                e.root_user_id,
+                e["country_code"],
+                e["country_name"],
+                e["credit_unit"],
+                e["government_company_id"],
+                e["root_user_id"],
                 env.seq,
                 env.occurred_at,
             ),
@@ -40,24 +38,24 @@ def registry_initialised(env: EventEnvelope, e: RegistryInitialised) -> list[Wri
     ]
 
 
-def organisation_registered(env: EventEnvelope, e: OrganisationRegistered) -> list[Write]:
+def organisation_registered(env: EventView, e: JsonDict) -> list[Write]:
     return [
         Write(
             INSERT_ORG,
             (
-                e.company_id,
-                e.name,
-                e.role.value,
-                e.state.value,
-                e.tax_id,
-                e.payment_id,
-                e.email,
-                e.phone,
-                e.website,
-                e.address,
-                e.country_code,
-                [s.value for s in e.sectoral_scopes],
-                e.minister_name,
+                e["company_id"],
+                e["name"],
+                e["role"],
+                e["state"],
+                e["tax_id"],
+                e["payment_id"],
+                e["email"],
+                e["phone"],
+                e["website"],
+                e["address"],
+                e["country_code"],
+                list(e["sectoral_scopes"]),
+                e["minister_name"],
                 env.seq,
                 env.occurred_at,
             ),
@@ -65,18 +63,18 @@ def organisation_registered(env: EventEnvelope, e: OrganisationRegistered) -> li
     ]
 
 
-def user_created(env: EventEnvelope, e: UserCreated) -> list[Write]:
+def user_created(env: EventView, e: JsonDict) -> list[Write]:
     return [
         Write(
             INSERT_USER,
             (
-                e.user_id,
-                e.company_id,
-                e.email,
-                e.name,
-                e.role.value,
-                e.phone,
-                e.pending,
+                e["user_id"],
+                e["company_id"],
+                e["email"],
+                e["name"],
+                e["role"],
+                e["phone"],
+                e["pending"],
                 env.seq,
                 env.occurred_at,
             ),

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
-    """One parameterised statement; ``{s}`` in the SQL is the read-model schema."""
+class Write(NamedTuple):
+    """One parameterised statement; ``{s}`` in the SQL is the read-model schema.
+
+    The SQL is the meaning of the write: the ``sql`` engine runs it as is, and
+    ``projector_service.fold`` applies the same effect to rows in memory.
+    """
 
     sql: str
     args: tuple[Any, ...]

@@ -9,11 +9,20 @@ from fastapi import APIRouter, FastAPI
 from libs.http.health import health_router
 from libs.http.problems import install_problem_handlers
 from query_service.api.deps import QueryDeps
-from query_service.api.routes import catalog, credits
+from query_service.api.routes import aef, catalog, credits, history, public, stats
 
 
 def query_routers() -> list[APIRouter]:
-    return [catalog.router, credits.router]
+    return [
+        *catalog.list_routers,
+        *credits.list_routers,
+        catalog.router,
+        credits.router,
+        stats.router,
+        public.router,
+        history.router,
+        aef.router,
+    ]
 
 
 def create_query_app(deps: QueryDeps, ready_checks: dict[str, Callable[[], bool]]) -> FastAPI:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import asyncpg
@@ -13,6 +13,7 @@ from libs.auth.api_keys import HEADER as API_KEY_HEADER
 from libs.auth.api_keys import user_for_api_key
 from libs.auth.tokens import InvalidToken, verify_access_token
 from libs.http.problems import Problem
+from query_service.api.ratelimit import TokenBucket
 from query_service.queries.callers import Caller, load_caller
 from query_service.queries.reads import wait_for_seq
 
@@ -24,6 +25,8 @@ class QueryDeps:
     schema: str
     token_secret: str
     read_wait_max_s: float
+    # The public endpoints' per-client budget (100 requests a minute per IP).
+    public_limiter: TokenBucket = field(default_factory=TokenBucket)
 
 
 async def get_deps(request: Request) -> QueryDeps:

@@ -1,12 +1,10 @@
-"""Who is asking, as the read models know them, and what rows they may see."""
+"""Who is asking, as the read models know them (``visibility`` says what they may see)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import asyncpg
-
-GOVERNMENT_LIKE = frozenset({"Government", "Ministry"})
 
 
 @dataclass(frozen=True)
@@ -16,18 +14,15 @@ class Caller:
     company_id: int
     company_role: str
 
-    @property
-    def sees_all_users(self) -> bool:
-        return self.role == "Root" or self.company_role in GOVERNMENT_LIKE
-
 
 async def load_caller(pool: asyncpg.Pool, schema: str, user_id: int) -> Caller | None:
     row = await pool.fetchrow(
-        f"SELECT u.user_id, u.role, u.company_id, o.role AS company_role, u.pending"
-        f" FROM {schema}.users u JOIN {schema}.organisations o USING (company_id)"
+        f"SELECT u.user_id, u.role, u.company_id, o.role AS company_role, u.pending,"
+        f" u.deleted FROM {schema}.users u JOIN {schema}.organisations o USING (company_id)"
         f" WHERE u.user_id = $1",
         user_id,
     )
-    if row is None or row["pending"]:
+    # A deleted user's access token stays valid until it expires: it reads nothing.
+    if row is None or row["pending"] or row["deleted"]:
         return None
     return Caller(row["user_id"], row["role"], row["company_id"], row["company_role"])

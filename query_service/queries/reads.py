@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -66,3 +66,44 @@ async def read_at_least(
             if time.monotonic() >= deadline:
                 raise _behind(seq, min_seq)
             await asyncio.sleep(POLL_S)
+
+
+class Snapshot:
+    """A connection held in one REPEATABLE READ, read-only transaction that has applied at
+    least ``min_seq``: for answers streamed after the headers (CSV). ``close`` is idempotent."""
+
+    def __init__(self, pool: asyncpg.Pool, conn: asyncpg.Connection, tx: Any, seq: int) -> None:
+        self.pool = pool
+        self.conn = conn
+        self._tx = tx
+        self.seq = seq
+        self._closed = False
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.conn.is_in_transaction():
+                await self._tx.rollback()
+        finally:
+            await self.pool.release(self.conn)
+
+
+async def open_snapshot(pool: asyncpg.Pool, schema: str, min_seq: int, wait_s: float) -> Snapshot:
+    deadline = time.monotonic() + wait_s
+    conn = await pool.acquire()
+    while True:
+        tx = conn.transaction(isolation="repeatable_read", readonly=True)
+        try:
+            await tx.start()
+            seq = await applied_seq(conn, schema)
+            if seq >= min_seq:
+                return Snapshot(pool, conn, tx, seq)
+            await tx.rollback()
+            if time.monotonic() >= deadline:
+                raise _behind(seq, min_seq)
+            await asyncio.sleep(POLL_S)
+        except BaseException:
+            await Snapshot(pool, conn, tx, 0).close()
+            raise

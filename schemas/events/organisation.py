@@ -53,3 +53,71 @@ class OrganisationActivated(EventPayload):
 
     company_id: int
     remarks: Text | None = None
+
+
+class OrganisationApproved(EventPayload):
+    """A self-registered organisation was approved: it is Active from now on."""
+
+    TYPE = "OrganisationApproved"
+    AGGREGATE = "organisation"
+
+    company_id: int
+    remarks: Text | None = None
+
+
+class OrganisationRejected(EventPayload):
+    TYPE = "OrganisationRejected"
+    AGGREGATE = "organisation"
+
+    company_id: int
+    remarks: Text
+
+
+class OrganisationUpdated(EventPayload):
+    """The organisation's whole editable profile after an update (tax id never changes)."""
+
+    TYPE = "OrganisationUpdated"
+    AGGREGATE = "organisation"
+
+    company_id: int
+    name: Name
+    email: Email
+    phone: Phone | None
+    website: Url | None
+    address: Text | None
+    payment_id: TaxId | None
+    sectoral_scopes: list[SectoralScope]
+    minister_name: Name | None
+
+
+class UserActivated(EventPayload):
+    """A pending user (of an approved registration) may sign in and act from now on."""
+
+    TYPE = "UserActivated"
+    AGGREGATE = "user"
+
+    user_id: int
+    company_id: int
+
+
+class UserUpdated(EventPayload):
+    """The user's editable profile after an update (e-mail never changes here)."""
+
+    TYPE = "UserUpdated"
+    AGGREGATE = "user"
+
+    user_id: int
+    company_id: int
+    name: Name
+    phone: Phone | None
+    role: UserRole
+
+
+class UserDeleted(EventPayload):
+    """The user can no longer sign in or act; its e-mail may be used again."""
+
+    TYPE = "UserDeleted"
+    AGGREGATE = "user"
+
+    user_id: int
+    company_id: int

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from libs.http.problems import Problem
 from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
-from query_service.api.routes.catalog import CompanyId, Cursor, Int4, Limit, _page, _seq_header
+from query_service.api.list_requests import from_get
+from query_service.api.routes.catalog import CompanyId, Int4, Limit, one_row
+from query_service.api.routes.catalog import seq_header as _seq_header
+from query_service.api.routes.lists import (
+    AfterParam,
+    CountParam,
+    CursorParam,
+    FilterParam,
+    FormatParam,
+    SortParam,
+    answer,
+    collection_router,
+    fixed_condition,
+)
 from query_service.credit_responses import (
     Certification,
     CountryAccounts,
@@ -18,92 +31,81 @@ from query_service.credit_responses import (
     MitigationAction,
     Settings,
 )
-from query_service.queries import credits
+from query_service.queries import credits, visibility
+from query_service.queries.collections import collections
 from query_service.queries.reads import read_at_least
 from query_service.responses import One, Page
 
 router = APIRouter(prefix="/v1", tags=["credits"])
 
 ProgrammeIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,20}$")]
-ProgrammeIdQuery = Annotated[str, Query(pattern=r"^[0-9]{1,20}$")]
-BlockState = Literal["active", "frozen", "retired"]
 Unit = Annotated[int, Query(ge=1, le=2**62, description="A unit (serial) number.")]
 RequestIdPath = Annotated[int, Path(ge=1, le=Int4)]
-Status = Literal["Pending", "Approved", "Rejected", "Cancelled", "Recognised", "NotRecognised"]
 
 
 @router.get("/programmes/{programme_id}/blocks", response_model=Page[CreditBlock])
 async def programme_blocks(
     programme_id: ProgrammeIdPath,
+    request: Request,
     deps: DepsDep,
     caller: CallerDep,
     c: ConsistencyDep,
     response: Response,
-    state: BlockState | None = None,
-    after: Cursor = 0,
     limit: Limit = 100,
-) -> dict[str, Any]:
-    """The credit blocks of a programme, lowest serial first. Government, Ministry and Root
-    see every block; others see their own organisation's blocks and retired ones."""
-    seq, rows = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.blocks(
-            conn,
-            deps.schema,
-            caller,
-            programme_id=programme_id,
-            unit=None,
-            company_id=None,
-            account=None,
-            state=state,
-            after=after,
-            limit=limit,
-        ),
+    cursor: CursorParam = None,
+    after: AfterParam = None,
+    sort: SortParam = None,
+    count: CountParam = False,
+    filter: FilterParam = None,
+    format: FormatParam = "json",
+) -> Any:
+    """The credit blocks of a programme, lowest serial first (filters as in ``/v1/blocks``).
+    Government, Ministry and Root see every block; others see their own organisation's
+    blocks and retired ones."""
+    coll = collections(deps.schema)["blocks"]
+    q = from_get(
+        coll,
+        request.query_params,
+        limit=limit,
+        cursor=cursor,
+        after=after,
+        sort=sort,
+        count=count,
+        filter_json=filter,
+        fixed=[fixed_condition(coll, "programme_id", "eq", programme_id)],
     )
-    _seq_header(response, seq)
-    return _page(seq, rows, limit, "range_start")
+    return await answer(deps, c, coll, caller, q, format, response)
 
 
-@router.get("/blocks", response_model=Page[CreditBlock])
-async def list_blocks(
-    deps: DepsDep,
-    caller: CallerDep,
-    c: ConsistencyDep,
-    response: Response,
-    programme_id: ProgrammeIdQuery | None = None,
-    unit: Unit | None = None,
-    company_id: CompanyId | None = None,
-    account: Annotated[str | None, Query(max_length=40)] = None,
-    state: BlockState | None = None,
-    after: Cursor = 0,
-    limit: Limit = 100,
-) -> dict[str, Any]:
-    """Credit blocks by programme, holder, account or state; with ``unit``, the block that
-    holds that unit (who holds unit N, and in what state). Visibility as for a programme's
-    blocks."""
-    seq, rows = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.blocks(
-            conn,
-            deps.schema,
-            caller,
-            programme_id=programme_id,
-            unit=unit,
-            company_id=company_id,
-            account=account,
-            state=state,
-            after=after,
-            limit=limit,
-        ),
-    )
-    _seq_header(response, seq)
-    return _page(seq, rows, limit, "range_start")
+def block_unit(unit: Unit | None = None) -> list[tuple[str, str, Any]]:
+    """``unit=N``: the one block holding unit N (who holds it, and in what state)."""
+    return [] if unit is None else [("unit", "eq", unit)]
+
+
+list_routers = [
+    collection_router(
+        "blocks",
+        "blocks",
+        CreditBlock,
+        "Credit blocks by programme, holder, account or state; with `unit`, the block that "
+        "holds that unit. Government, Ministry and Root see every block; others see their "
+        "own organisation's blocks and retired ones.",
+        extra=block_unit,
+    ),
+    collection_router(
+        "transfers",
+        "transfers",
+        CreditRequest,
+        "Transfer requests. Government, Ministry and Root see all; others see those their "
+        "organisation sends, receives or asked for. `company_id` matches any party.",
+    ),
+    collection_router(
+        "retirements",
+        "retirements",
+        CreditRequest,
+        "Retirement requests, with the same visibility as transfers.",
+    ),
+]
 
 
 @router.get("/holdings", response_model=One[Holdings])
@@ -117,7 +119,7 @@ async def holdings(
     """What an organisation holds per account and programme (sums over its blocks).
     Government, Ministry and Root may ask for any organisation; others for their own."""
     target = company_id or caller.company_id
-    if target != caller.company_id and not caller.sees_all_users:
+    if not visibility.may_read_holdings(caller, target):
         raise Problem(
             403,
             "holdings.forbidden",
@@ -157,39 +159,6 @@ async def country_accounts(
     return {"seq": seq, "data": data}
 
 
-async def _requests(
-    kind: str,
-    deps: DepsDep,
-    caller: CallerDep,
-    c: ConsistencyDep,
-    response: Response,
-    programme_id: str | None,
-    status: str | None,
-    company_id: int | None,
-    after: int,
-    limit: int,
-) -> dict[str, Any]:
-    seq, rows = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.credit_requests(
-            conn,
-            deps.schema,
-            caller,
-            kind=kind,
-            programme_id=programme_id,
-            status=status,
-            company_id=company_id,
-            after=after,
-            limit=limit,
-        ),
-    )
-    _seq_header(response, seq)
-    return _page(seq, rows, limit, "request_id")
-
-
 async def _request(
     kind: str,
     request_id: int,
@@ -198,36 +167,10 @@ async def _request(
     c: ConsistencyDep,
     response: Response,
 ) -> dict[str, Any]:
-    seq, row = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.credit_request(conn, deps.schema, caller, kind, request_id),
-    )
-    if row is None:
+    out = await one_row(deps, c, caller, f"{kind}s", "request_id", request_id, response)
+    if out is None:
         raise Problem(404, f"{kind}.not_found", f"No {kind} request {request_id}.")
-    _seq_header(response, seq)
-    return {"seq": seq, "data": row}
-
-
-@router.get("/transfers", response_model=Page[CreditRequest])
-async def list_transfers(
-    deps: DepsDep,
-    caller: CallerDep,
-    c: ConsistencyDep,
-    response: Response,
-    programme_id: ProgrammeIdQuery | None = None,
-    status: Status | None = None,
-    company_id: CompanyId | None = None,
-    after: Cursor = 0,
-    limit: Limit = 50,
-) -> dict[str, Any]:
-    """Transfer requests. Government, Ministry and Root see all; others see those their
-    organisation sends, receives or asked for."""
-    return await _requests(
-        "transfer", deps, caller, c, response, programme_id, status, company_id, after, limit
-    )
+    return out
 
 
 @router.get("/transfers/{request_id}", response_model=One[CreditRequest])
@@ -239,24 +182,6 @@ async def get_transfer(
     response: Response,
 ) -> dict[str, Any]:
     return await _request("transfer", request_id, deps, caller, c, response)
-
-
-@router.get("/retirements", response_model=Page[CreditRequest])
-async def list_retirements(
-    deps: DepsDep,
-    caller: CallerDep,
-    c: ConsistencyDep,
-    response: Response,
-    programme_id: ProgrammeIdQuery | None = None,
-    status: Status | None = None,
-    company_id: CompanyId | None = None,
-    after: Cursor = 0,
-    limit: Limit = 50,
-) -> dict[str, Any]:
-    """Retirement requests, with the same visibility as transfers."""
-    return await _requests(
-        "retirement", deps, caller, c, response, programme_id, status, company_id, after, limit
-    )
 
 
 @router.get("/retirements/{request_id}", response_model=One[CreditRequest])

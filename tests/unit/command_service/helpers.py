@@ -92,6 +92,8 @@ def aggregate_of(payload: EventPayload) -> str:
         return organisation_id(getattr(payload, "company_id"))  # noqa: B009
     if payload.AGGREGATE == "settings":
         return "settings"
+    if payload.AGGREGATE == "user":
+        return user_id(getattr(payload, "user_id"))  # noqa: B009
     raise AssertionError(f"no aggregate for {type(payload).__name__}")
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from command_service.domain.ledger import company_account
-from projector_service.projections import credits
+from projector_service.projections import aef, credits, history
 from projector_service.projections.catalogue import project
+from projector_service.projections.view import EventView, view_of
 from projector_service.projections.writes import Write
-from schemas.codec import decode_event, event_payload
+from schemas.codec import decode_event
 from schemas.commands.credits import (
     RecogniseRetirement,
     RequestRetirement,
@@ -17,7 +18,6 @@ from schemas.commands.credits import (
     SuspendOrganisation,
 )
 from schemas.enums import RetirementType
-from schemas.envelope import EventEnvelope
 from tests.unit.command_service.helpers import Outcome, World, authorised_programme, ok, world
 
 
@@ -25,12 +25,12 @@ def placeholders(sql: str) -> set[int]:
     return {int(n) for n in re.findall(r"\$(\d+)", sql)}
 
 
-def writes_of(out: Outcome) -> list[tuple[EventEnvelope, list[Write]]]:
+def writes_of(out: Outcome) -> list[tuple[EventView, list[Write]]]:
     """Each event as the projector decodes it, with the writes it projects to."""
     result = []
     for raw in out.raws:
-        env = decode_event(raw)
-        result.append((env, project(env, event_payload(env))))
+        env = view_of(decode_event(raw))
+        result.append((env, project(env)))
     return result
 
 
@@ -64,8 +64,7 @@ def scenario() -> tuple[World, str, list[Outcome]]:
 def test_every_credit_write_is_a_fixed_parameterised_statement() -> None:
     w, _, _ = scenario()
     for env, raw in zip(w.reg.events, w.reg.raws, strict=True):
-        decoded = decode_event(raw)
-        for write in project(decoded, event_payload(decoded)):
+        for write in project(view_of(decode_event(raw))):
             assert placeholders(write.sql) == set(range(1, len(write.args) + 1)), (env.type, write)
             assert "'" not in write.sql, write.sql
             assert "{s}." in write.sql
@@ -76,7 +75,16 @@ def test_a_split_transfer_shrinks_the_source_and_inserts_the_high_end() -> None:
     (_, req_writes), (env, writes) = writes_of(outs[0])
     assert req_writes[0].sql == credits.INSERT_REQUEST
     assert req_writes[0].args[:3] == (1, "transfer", pid)
-    shrink, insert, close, timeline = writes
+    aef_row, shrink, insert, close_old, open_new, close, timeline, clock = writes
+    # The AEF row reads the source block before the move: units 71..100 change hands.
+    assert aef_row.sql == aef.AEF_TRANSFER
+    assert aef_row.args[3:8] == (
+        "transfer",
+        71,
+        100,
+        f"TL-ITMO-1-{pid}-2024-0-71",
+        f"TL-ITMO-1-{pid}-2024-0-100",
+    )
     assert shrink.sql == credits.SHRINK_BLOCK
     assert shrink.args == (f"{pid}-1", 70, f"TL-ITMO-1-{pid}-2024-0-1-70", env.seq)
     assert insert.sql == credits.INSERT_BLOCK
@@ -94,9 +102,13 @@ def test_a_split_transfer_shrinks_the_source_and_inserts_the_high_end() -> None:
         1,
         env.seq,
     )
+    # Both blocks get a new version: the source's current one closes first.
+    assert (close_old.sql, open_new.sql) == (history.CLOSE_VERSIONS, history.OPEN_VERSIONS)
+    assert close_old.args == open_new.args == ([f"{pid}-1", f"{pid}-71"], env.seq)
     assert close.sql == credits.CLOSE_REQUEST
     assert close.args[:2] == (1, "Approved")
     assert timeline.args[1] == pid
+    assert clock.sql == history.EVENT_TIME
 
 
 def test_a_retirement_sends_omge_and_retired_blocks_and_closes_the_request() -> None:

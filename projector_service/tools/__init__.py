@@ -1,0 +1,1 @@
+"""Operator and benchmark tools of the projector (not imported by the services)."""
