@@ -52,8 +52,10 @@ def decode_batch(
     *,
     validate: bool,
     verify_hashes: bool = True,
+    raws: list[bytes] | None = None,
 ) -> tuple[list[EventView], Checkpoint]:
-    """The events of ``records`` that follow ``start``, and the checkpoint after them.
+    """The events of ``records`` that follow ``start``, and the checkpoint after them
+    (with ``raws``, the bytes of each returned event are appended to it).
 
     ``verify_hashes=False`` checks that every event names the previous event's stored hash
     (so nothing is missing, reordered or spliced in) without recomputing each hash from the
@@ -106,4 +108,30 @@ def decode_batch(
         except (ValidationError, UnknownType, MissingUpcaster, ValueError, KeyError) as exc:
             raise ProjectionStopped(f"seq {seq} is not a readable event: {exc}") from exc
         last_seq, last_hash = seq, digest
+        if raws is not None:
+            raws.append(rec.raw)
     return views, Checkpoint(last_seq, next_position, last_hash)
+
+
+def decode_checked(raws: Sequence[bytes]) -> list[EventView]:
+    """Views of events another reader has already checked (seq and chain): replay's
+    second process gets its share of the log this way."""
+    views: list[EventView] = []
+    at_text: str | None = None
+    at: datetime | None = None
+    for raw in raws:
+        body = orjson.loads(raw)
+        text = body["occurred_at"]
+        if text != at_text:
+            at_text, at = text, datetime.fromisoformat(text)
+        assert at is not None
+        views.append(
+            EventView(
+                seq=body["seq"],
+                type=body["type"],
+                actor_user_id=body["actor"].get("user_id"),
+                occurred_at=at,
+                payload=normal_payload(body["type"], body["version"], body["payload"]),
+            )
+        )
+    return views

@@ -295,9 +295,10 @@ class Store:
 class Op:
     apply: Callable[[Store, Args], None]
     # (table, key) of every row the write reads or changes; ("", None) for the event clock.
-    reads: Callable[[Args], Iterable[tuple[str, Key]]] = lambda a: ()
+    reads: Callable[[Args], Iterable[tuple[str, Key]]] = lambda a: _NO_READS
 
 
+_NO_READS: tuple[tuple[str, Key], ...] = ()
 _PARAM = re.compile(r"\$(\d+)(?:::[\w\[\]]+)?")
 
 
@@ -613,10 +614,20 @@ _APPLY.update({sql: op.apply for sql, op in _OPS.items()})
 
 def keys_to_load(writes: Iterable[Write]) -> dict[str, set[Key]]:
     wanted: dict[str, set[Key]] = {}
+    readers = _READS
     for sql, args in writes:
-        for table, key in op_for(sql).reads(args):
-            wanted.setdefault(table, set()).add(key)
+        reads = readers.get(sql)
+        if reads is None:
+            reads = readers[sql] = op_for(sql).reads
+        for table, key in reads(args):
+            keys = wanted.get(table)
+            if keys is None:
+                keys = wanted[table] = set()
+            keys.add(key)
     return wanted
+
+
+_READS: dict[str, Callable[[Args], Iterable[tuple[str, Key]]]] = {}
 
 
 def _select(spec: TableSpec, schema: str) -> str:

@@ -2,35 +2,39 @@
 
 Queries keep being served from the live schema while the new one is built:
 
-1. ``<live>__build`` gets the tables, without any index.
-2. The log is read in large batches; each event is checked (dense seq, hash chain; see
-   ``decode``), projected to its writes, and the writes are applied to rows held in memory
-   (``fold``). Rows no later event can change (timeline, AEF actions, closed block versions,
-   the clock) are streamed to PostgreSQL by COPY on a second connection while the next
-   batch is folded; the rest is copied once at the end.
-3. The indexes are built (two at a time) and the tables analysed.
+1. ``<live>__build`` gets the tables without indexes (but for a few whose keys arrive in
+   order, ``EARLY_INDEXES``).
+2. The log is read in large batches, the next batch while the current one is folded. Each
+   event must be the next seq and name the previous event's hash (``decode``; with
+   ``verify_hashes`` every hash is recomputed too). Its writes (``projections``) are applied
+   to rows held in memory (``fold``), in this process and, for large logs, for a share of
+   the programmes in a second one (``replay_worker``). Rows no later event can change (the
+   timeline, AEF actions, closed block versions, the clock) are streamed to PostgreSQL by
+   COPY while the next events are folded; the rest is copied once at the end.
+3. The other indexes are built, two at a time (autovacuum analyses the new tables).
 4. The switch takes the projector's writer lock, catches the new schema up to the end of
    the log through the live path, renames it into place and drops the old one, all in one
    transaction.
 
-The result is byte-equal to what the live projector builds (both apply the same writes with
-the same ``fold`` rules; tests compare them with the SQL reference too).
+The result is byte-equal to what the live projector builds: both apply the same writes with
+the same ``fold`` rules, and tests compare both with the SQL reference engine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import asyncpg
 
 from libs.eventlog.ports import EventSource, RawRecord
-from projector_service.decode import START, Checkpoint, ProjectionStopped, decode_batch
-from projector_service.fold import FoldError, Record, Store, copy_rows
-from projector_service.projections.catalogue import project
+from projector_service.bulk import CHUNK, SESSION_SETTINGS, CopyWriter, breathe, fold, no_gc
+from projector_service.decode import START, Checkpoint, decode_batch
+from projector_service.fold import Store
+from projector_service.projections.history import event_time
+from projector_service.replay_worker import BOTH, HERE, Helper, route
 from projector_service.runner import (
     WRITER_LOCK,
     apply_batch,
@@ -41,12 +45,7 @@ from projector_service.schema import create_schema, index_statements
 
 Progress = Callable[[int, int], None]
 
-# Rows handed to the COPY writer per table and round (bounded memory, steady overlap).
-QUEUE_DEPTH = 4
-# Events folded between two chances for the reader and the COPY writer to run (each chance
-# lets the writer send one buffer; fewer events would starve PostgreSQL of COPY data).
-CHUNK = 250
-# Events whose final rows are handed to the writer at once.
+# Events whose final rows are handed to the COPY writer at once.
 HANDOVER = 10_000
 INDEX_SESSIONS = 2
 # Indexes whose keys arrive in (nearly) ascending order: built before the fill, they are
@@ -61,47 +60,12 @@ EARLY_INDEXES = frozenset(
         "aef_actions_pkey",
         "aef_actions_at",
         "aef_actions_type",
+        "history_frozen",  # partial: rows not frozen cost nothing to maintain
     }
 )
-# Sessions that only fill or index the build schema: its commits need not wait for the disk
-# (the switch commits synchronously, and WAL order makes everything before it durable).
-SESSION_SETTINGS = (
-    "SET synchronous_commit = off; SET maintenance_work_mem = '256MB';"
-    " SET max_parallel_maintenance_workers = 0"
-)
-
-
-class _CopyWriter:
-    """COPYs batches of rows on its own connection while the caller keeps folding."""
-
-    def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
-        self._conn = conn
-        self._schema = schema
-        self._queue: asyncio.Queue[dict[str, list[Record]] | None] = asyncio.Queue(QUEUE_DEPTH)
-        self._task = asyncio.create_task(self._run())
-        self.rows = 0
-
-    async def _run(self) -> None:
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            for table, rows in item.items():
-                await copy_rows(self._conn, self._schema, table, rows)
-                self.rows += len(rows)
-
-    async def put(self, item: dict[str, list[Record]]) -> None:
-        if self._task.done():
-            self._task.result()  # re-raise the writer's failure here
-        if item:
-            await self._queue.put(item)
-
-    async def close(self) -> None:
-        await self._queue.put(None)
-        await self._task
-
-    def cancel(self) -> None:
-        self._task.cancel()
+# From this many events on, a second process folds a share of the programmes
+# (``replay_worker``): starting it costs about a second.
+PARALLEL_MIN_EVENTS = 100_000
 
 
 class _Prefetch:
@@ -129,19 +93,8 @@ class _Prefetch:
         self._task.cancel()
 
 
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Millions of long-lived rows make every cyclic-GC pass slower; none are cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 async def _fast_fill(
+    dsn: str,
     conn: asyncpg.Connection,
     writer_conn: asyncpg.Connection,
     source: EventSource,
@@ -150,37 +103,55 @@ async def _fast_fill(
     batch_size: int,
     progress: Progress | None,
     verify_hashes: bool,
+    parallel: bool,
 ) -> Checkpoint:
     store = Store()
     cp = START
-    writer = _CopyWriter(writer_conn, schema)
+    writer = CopyWriter(writer_conn, schema)
+    helper = await Helper.start(dsn, schema) if parallel else None
     reader = _Prefetch(source, batch_size, end)
     try:
-        with _no_gc():
+        with no_gc():
             while cp.next_position < end:
                 records = await reader.next()
                 if not records:
                     break
                 for i in range(0, len(records), CHUNK):
+                    raws: list[bytes] = []
                     views, cp = decode_batch(
-                        records[i : i + CHUNK], cp, validate=False, verify_hashes=verify_hashes
+                        records[i : i + CHUNK],
+                        cp,
+                        validate=False,
+                        verify_hashes=verify_hashes,
+                        raws=raws,
                     )
-                    for env in views:
-                        try:
-                            store.apply(project(env))
-                        except (FoldError, LookupError, TypeError, ValueError) as exc:
-                            raise ProjectionStopped(f"seq {env.seq} ({env.type}): {exc}") from exc
+                    if helper is None:
+                        fold(store, views)
+                    else:
+                        for env, raw in zip(views, raws, strict=True):
+                            where = route(env.type, env.payload)
+                            if where in (HERE, BOTH):
+                                fold(store, [env])
+                            else:
+                                store.apply([event_time(env)])
+                            if where != HERE:
+                                helper.add(raw)
+                        await helper.send()
                     if (i + CHUNK) % HANDOVER == 0:
                         await writer.put(store.take_final())
-                    await asyncio.sleep(0)  # let the reader and the writer move on
+                    await breathe()
                 await writer.put(store.take_final())
                 if progress is not None:
                     progress(cp.next_position, end)
             await writer.put(store.take_all())
+            if helper is not None:
+                await helper.finish()
             await writer.close()
     except BaseException:
         writer.cancel()
         reader.cancel()
+        if helper is not None:
+            helper.kill()
         raise
     reader.cancel()
     await write_checkpoint(conn, schema, cp)
@@ -243,6 +214,7 @@ async def rebuild(
     progress: Progress | None = None,
     switch: bool = True,
     verify_hashes: bool = False,
+    parallel: bool | None = None,
 ) -> tuple[str, Checkpoint, float]:
     """Rebuild into ``<live>__build``; if ``switch``, rename it to ``live`` atomically.
 
@@ -253,6 +225,9 @@ async def rebuild(
     ``verify_hashes`` each hash is also recomputed from the event's bytes (about a fifth
     slower). ``registry verify`` recomputes them all; the live projector did when it first
     applied each event.
+
+    ``parallel`` folds a share of the programmes in a second process (``replay_worker``);
+    by default it does from ``PARALLEL_MIN_EVENTS`` events on when there are two CPUs.
     """
     build = f"{live}__build"
     old = f"{live}__old"
@@ -265,8 +240,19 @@ async def rebuild(
         t0 = time.perf_counter()
         await _build_indexes(dsn, build, EARLY_INDEXES)
         end = await source.end_position()
+        if parallel is None:
+            parallel = end >= PARALLEL_MIN_EVENTS and (os.cpu_count() or 1) >= 2
         cp = await _fast_fill(
-            conn, writer_conn, source, build, end, batch_size, progress, verify_hashes
+            dsn,
+            conn,
+            writer_conn,
+            source,
+            build,
+            end,
+            batch_size,
+            progress,
+            verify_hashes,
+            parallel,
         )
         await _build_indexes(dsn, build)
         elapsed = time.perf_counter() - t0

@@ -23,6 +23,7 @@ import structlog
 
 from libs.eventlog.ports import EventSource, RawRecord
 from libs.observability.metrics import PROJECTOR_LAG, PROJECTOR_SEQ
+from projector_service.bulk import no_gc
 from projector_service.decode import START, Checkpoint, ProjectionStopped, decode_batch
 from projector_service.fold import FoldError, Store, flush, keys_to_load, load
 from projector_service.projections.catalogue import project
@@ -145,13 +146,14 @@ async def apply_batch(
     async with conn.transaction():
         await conn.execute(WRITER_LOCK, schema)
         cp = await read_checkpoint(conn, schema, lock=True)
-        views, new_cp = decode_batch(records, cp, validate=validate)
-        if views:
-            projected = project_events(views)
-            if engine == "sql":
-                await _apply_sql(conn, schema, projected)
-            else:
-                await _apply_memory(conn, schema, projected)
+        with no_gc():  # a batch's rows are garbage by refcount; cyclic passes only cost
+            views, new_cp = decode_batch(records, cp, validate=validate)
+            if views:
+                projected = project_events(views)
+                if engine == "sql":
+                    await _apply_sql(conn, schema, projected)
+                else:
+                    await _apply_memory(conn, schema, projected)
         if new_cp != cp:
             await write_checkpoint(conn, schema, new_cp)
     return new_cp

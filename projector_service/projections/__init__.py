@@ -1,1 +1,1 @@
-"""Pure projections: (event envelope, typed payload) -> row writes. No I/O."""
+"""Pure projections: (event view, JSON payload) -> parameterised row writes. No I/O."""

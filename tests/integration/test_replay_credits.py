@@ -74,13 +74,16 @@ async def test_fast_replay_equals_live_and_the_sql_reference_on_a_credits_histor
     await write_log(fresh_db, registry, h.raws)
     await project_live(fresh_db, registry, "rm_live", batch_size=7)
     await project_live(fresh_db, registry, "rm_sql", batch_size=5, engine="sql")
-    fast = await replayed(fresh_db, registry, "rm_fast")
+    fast = await replayed(fresh_db, registry, "rm_fast", parallel=False)
     checked = await replayed(fresh_db, registry, "rm_checked", batch_size=9, verify_hashes=True)
+    # Two processes: the second folds a share of the programmes (both here: two programmes).
+    split = await replayed(fresh_db, registry, "rm_split", batch_size=13, parallel=True)
 
     live = await table_digests(fresh_db, "rm_live")
     assert await table_digests(fresh_db, "rm_sql") == live
     assert await table_digests(fresh_db, fast) == live
     assert await table_digests(fresh_db, checked) == live
+    assert await table_digests(fresh_db, split) == live
     # ...and the history, the clock and the AEF actions are really there.
     n = await counts(
         fresh_db, fast, "credit_block_history", "event_times", "aef_actions", "credit_blocks"
@@ -97,12 +100,14 @@ async def test_fast_replay_equals_live_and_sql_on_a_generated_log(fresh_db: str)
     await write_log(fresh_db, "gen", [raw for _, _, raw in gen.rows])
     await project_live(fresh_db, "gen", "rm_gen", batch_size=997)
     await project_live(fresh_db, "gen", "rm_gen_sql", batch_size=1000, engine="sql")
-    fast = await replayed(fresh_db, "gen", "rm_gen", batch_size=1500)
+    fast = await replayed(fresh_db, "gen", "rm_gen", batch_size=1500, parallel=False)
+    split = await replayed(fresh_db, "gen", "rm_gen_split", batch_size=1000, parallel=True)
     live = await table_digests(fresh_db, "rm_gen")
     assert live["credit_blocks"][0] > 500
     assert live["aef_actions"][0] > 1000
     assert await table_digests(fresh_db, "rm_gen_sql") == live
     assert await table_digests(fresh_db, fast) == live
+    assert await table_digests(fresh_db, split) == live
 
 
 async def test_replay_of_a_log_that_does_not_chain_stops(fresh_db: str) -> None:
@@ -135,8 +140,9 @@ async def test_replay_of_a_log_with_a_missing_event_stops(fresh_db: str) -> None
         )
     finally:
         await conn.close()
-    with pytest.raises(ProjectionStopped, match="gap in the log: expected seq 31, got 32"):
-        await replayed(fresh_db, registry, "rm_b")
+    for parallel in (False, True):
+        with pytest.raises(ProjectionStopped, match="gap in the log: expected seq 31, got 32"):
+            await replayed(fresh_db, registry, "rm_b", parallel=parallel)
 
 
 async def test_the_memory_engine_knows_every_column_of_every_model_table(fresh_db: str) -> None:
