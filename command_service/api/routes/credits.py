@@ -3,6 +3,7 @@ that govern credits. Every command is a resource; path parameters go into the pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Path, Response
 from command_service.api.deps import ActorDep, DepsDep
 from command_service.api.routes.lifecycle import IdempotencyKey, run
 from command_service.api.submit import accepted_response, raise_if_rejected, submit
+from schemas.commands.base import CommandPayload
 from schemas.commands.credits import (
     ActivateOrganisation,
     ApproveTransfer,
@@ -57,43 +59,6 @@ async def request_transfer(
     return await _requested(deps, actor, body, idempotency_key)
 
 
-@transfers.post("/{request_id}/approve", status_code=201)
-async def approve_transfer(
-    request_id: IdPath,
-    deps: DepsDep,
-    actor: ActorDep,
-    body: CommentBody | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """The sender approves a pending transfer: the credits move now."""
-    cmd = ApproveTransfer(request_id=request_id, **(body or CommentBody()).model_dump())
-    return await run(deps, actor, cmd, idempotency_key)
-
-
-@transfers.post("/{request_id}/reject", status_code=201)
-async def reject_transfer(
-    request_id: IdPath,
-    deps: DepsDep,
-    actor: ActorDep,
-    body: CommentBody | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    cmd = RejectTransfer(request_id=request_id, **(body or CommentBody()).model_dump())
-    return await run(deps, actor, cmd, idempotency_key)
-
-
-@transfers.post("/{request_id}/cancel", status_code=201)
-async def cancel_transfer(
-    request_id: IdPath,
-    deps: DepsDep,
-    actor: ActorDep,
-    body: CommentBody | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    cmd = CancelTransfer(request_id=request_id, **(body or CommentBody()).model_dump())
-    return await run(deps, actor, cmd, idempotency_key)
-
-
 @retirements.post("", status_code=201)
 async def request_retirement(
     body: RequestRetirement,
@@ -106,40 +71,47 @@ async def request_retirement(
     return await _requested(deps, actor, body, idempotency_key)
 
 
-@retirements.post("/{request_id}/recognise", status_code=201)
-async def recognise_retirement(
-    request_id: IdPath,
-    deps: DepsDep,
-    actor: ActorDep,
-    body: CommentBody | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    cmd = RecogniseRetirement(request_id=request_id, **(body or CommentBody()).model_dump())
-    return await run(deps, actor, cmd, idempotency_key)
+RequestActionCommand = Callable[..., CommandPayload]
 
 
-@retirements.post("/{request_id}/refuse", status_code=201)
-async def refuse_retirement(
-    request_id: IdPath,
-    deps: DepsDep,
-    actor: ActorDep,
-    body: CommentBody | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    cmd = RefuseRetirement(request_id=request_id, **(body or CommentBody()).model_dump())
-    return await run(deps, actor, cmd, idempotency_key)
+def _request_action(router: APIRouter, verb: str, command: RequestActionCommand, doc: str) -> None:
+    """One route per decision on a pending request: the request id from the path, an
+    optional comment from the body."""
+
+    async def action(
+        request_id: IdPath,
+        deps: DepsDep,
+        actor: ActorDep,
+        body: CommentBody | None = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        cmd = command(request_id=request_id, **(body or CommentBody()).model_dump())
+        return await run(deps, actor, cmd, idempotency_key)
+
+    action.__name__ = f"{verb}_{router.prefix.rsplit('/', 1)[-1].rstrip('s')}"
+    action.__doc__ = doc
+    router.post(f"/{{request_id}}/{verb}", status_code=201)(action)
 
 
-@retirements.post("/{request_id}/cancel", status_code=201)
-async def cancel_retirement(
-    request_id: IdPath,
-    deps: DepsDep,
-    actor: ActorDep,
-    body: CommentBody | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    cmd = CancelRetirement(request_id=request_id, **(body or CommentBody()).model_dump())
-    return await run(deps, actor, cmd, idempotency_key)
+for _router, _verb, _command, _doc in (
+    (
+        transfers,
+        "approve",
+        ApproveTransfer,
+        "The sender approves a pending transfer: the credits move now.",
+    ),
+    (transfers, "reject", RejectTransfer, "The sender rejects a pending transfer."),
+    (transfers, "cancel", CancelTransfer, "The initiator cancels a pending transfer."),
+    (
+        retirements,
+        "recognise",
+        RecogniseRetirement,
+        "The Government recognises a pending retirement: the credits retire now.",
+    ),
+    (retirements, "refuse", RefuseRetirement, "The Government refuses a pending retirement."),
+    (retirements, "cancel", CancelRetirement, "The requester cancels a pending retirement."),
+):
+    _request_action(_router, _verb, _command, _doc)
 
 
 @organisations.post("/{company_id}/suspend", status_code=201)
