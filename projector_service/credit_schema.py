@@ -71,6 +71,13 @@ CREATE TABLE IF NOT EXISTS {s}.mitigation_actions (
     created_seq bigint NOT NULL,
     created_at timestamptz NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {s}.calculator_constants (
+    calculator text NOT NULL,
+    version text NOT NULL,
+    constants jsonb NOT NULL,
+    set_seq bigint NOT NULL,
+    set_at timestamptz NOT NULL
+);
 CREATE TABLE IF NOT EXISTS {s}.registry_settings (
     id int NOT NULL CHECK (id = 1),
     transfers_frozen boolean NOT NULL,
@@ -150,6 +157,8 @@ CREATE INDEX IF NOT EXISTS credit_requests_to ON {s}.credit_requests (to_company
 CREATE UNIQUE INDEX IF NOT EXISTS certifications_pkey
     ON {s}.certifications (programme_id, certifier_id);
 CREATE UNIQUE INDEX IF NOT EXISTS mitigation_actions_pkey ON {s}.mitigation_actions (action_id);
+CREATE UNIQUE INDEX IF NOT EXISTS calculator_constants_pkey
+    ON {s}.calculator_constants (calculator, version);
 CREATE INDEX IF NOT EXISTS mitigation_programme
     ON {s}.mitigation_actions (programme_id, action_id);
 CREATE UNIQUE INDEX IF NOT EXISTS registry_settings_pkey ON {s}.registry_settings (id);

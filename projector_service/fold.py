@@ -50,7 +50,15 @@ class FoldError(RuntimeError):
 # ---- the tables, from the DDL ------------------------------------------------------------
 
 # Tables no statement ever updates: their rows are final once written (replay streams them).
-APPEND_ONLY = frozenset({"programme_timeline", "mitigation_actions", "event_times", "aef_actions"})
+APPEND_ONLY = frozenset(
+    {
+        "programme_timeline",
+        "mitigation_actions",
+        "calculator_constants",
+        "event_times",
+        "aef_actions",
+    }
+)
 # Not a read model (the projector's own bookkeeping).
 NOT_MODELS = frozenset({"checkpoints"})
 

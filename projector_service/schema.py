@@ -134,6 +134,7 @@ MODEL_TABLES: dict[str, str] = {
     "certifications": "programme_id, certifier_id",
     "registry_settings": "id",
     "mitigation_actions": "action_id",
+    "calculator_constants": "calculator, version",
     "credit_block_history": "block_id, valid_from_seq",
     "event_times": "seq",
     "aef_actions": "seq, ordinal",

@@ -64,6 +64,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         credit_events.CreditsUnfrozen,
         credit_events.TransferFreezeSet,
         credit_events.OmgePercentageSet,
+        credit_events.CalculatorConstantsUpdated,
         MitigationActionAdded,
         # identity and access (issue 3)
         OrganisationApproved,
@@ -99,6 +100,7 @@ COMMAND_TYPES: dict[str, type[CommandPayload]] = {
         credit_commands.ActivateOrganisation,
         credit_commands.SetTransferFreeze,
         credit_commands.SetOmgePercentage,
+        credit_commands.UpdateCalculatorConstants,
         AddMitigationAction,
         # identity and access (issue 3)
         SelfRegisterOrganisation,

@@ -6,7 +6,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from command_service.domain import lifecycle, mitigation, retirements, suspension, transfers
+from command_service.domain import (
+    calculator_settings,
+    lifecycle,
+    mitigation,
+    retirements,
+    suspension,
+    transfers,
+)
 from command_service.domain.events import NewEvent
 from command_service.domain.permissions import Principal
 from command_service.domain.state import RegistryState
@@ -35,5 +42,6 @@ CREDIT_DECIDERS: dict[type[CommandPayload], Decider] = {
     c.ActivateOrganisation: suspension.activate_organisation,
     c.SetTransferFreeze: suspension.set_transfer_freeze,
     c.SetOmgePercentage: suspension.set_omge_percentage,
+    c.UpdateCalculatorConstants: calculator_settings.update_calculator_constants,
     AddMitigationAction: mitigation.add_mitigation_action,
 }

@@ -147,6 +147,10 @@ def _omge_set(state: RegistryState, e: ev.OmgePercentageSet) -> None:
     state.omge_percentage = e.percentage
 
 
+def _constants(state: RegistryState, e: ev.CalculatorConstantsUpdated) -> None:
+    state.calculator_constants.setdefault(e.calculator, []).append(dict(e.constants))
+
+
 CREDIT_HANDLERS: dict[type[EventPayload], Callable[[RegistryState, Any], None]] = {
     ev.ProgrammeApproved: _approved,
     ev.ProgrammeRejected: _rejected,
@@ -168,5 +172,6 @@ CREDIT_HANDLERS: dict[type[EventPayload], Callable[[RegistryState, Any], None]] 
     OrganisationActivated: _activated,
     ev.TransferFreezeSet: _freeze_set,
     ev.OmgePercentageSet: _omge_set,
+    ev.CalculatorConstantsUpdated: _constants,
     MitigationActionAdded: _mitigation,
 }

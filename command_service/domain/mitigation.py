@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from command_service.domain.calculator_settings import latest
 from command_service.domain.errors import Conflict, Forbidden, Invalid
 from command_service.domain.events import NewEvent
 from command_service.domain.events import programme_id as programme_aggregate
@@ -19,8 +20,9 @@ from command_service.domain.lifecycle import (
 from command_service.domain.permissions import Action, Principal, require
 from command_service.domain.state import Programme, RegistryState
 from libs.credit_calculator import (
-    DEFAULT_VERSION,
+    AgricultureConstants,
     CalculatorError,
+    SolarConstants,
     agriculture_credits,
     solar_credits,
 )
@@ -31,7 +33,7 @@ from schemas.events.mitigation import MitigationActionAdded
 Estimate = tuple[Decimal | None, str | None, dict[str, str]]
 
 
-def _estimate(programme: Programme, cmd: AddMitigationAction) -> Estimate:
+def _estimate(state: RegistryState, programme: Programme, cmd: AddMitigationAction) -> Estimate:
     """(system estimate, calculator, inputs) for the action; refuses unusable inputs."""
     kind = cmd.type_of_mitigation
     if kind is TypeOfMitigation.AGRICULTURE and cmd.agriculture is not None:
@@ -42,7 +44,14 @@ def _estimate(programme: Programme, cmd: AddMitigationAction) -> Estimate:
             )
         duration = a.duration or Decimal(programme.end_time - programme.start_time)
         unit = a.duration_unit or "s"
-        value = agriculture_credits(a.land_area, a.land_area_unit, duration, unit)
+        _, agri = latest(state, "Agriculture")
+        value = agriculture_credits(
+            a.land_area,
+            a.land_area_unit,
+            duration,
+            unit,
+            constants=agri if isinstance(agri, AgricultureConstants) else None,
+        )
         inputs = {
             "land_area": str(a.land_area),
             "land_area_unit": a.land_area_unit,
@@ -52,7 +61,13 @@ def _estimate(programme: Programme, cmd: AddMitigationAction) -> Estimate:
         return value, "agriculture", inputs
     if kind is TypeOfMitigation.SOLAR and cmd.solar is not None:
         sol = cmd.solar
-        value = solar_credits(sol.energy_generation, sol.energy_generation_unit, sol.building_type)
+        _, solar = latest(state, "Solar")
+        value = solar_credits(
+            sol.energy_generation,
+            sol.energy_generation_unit,
+            sol.building_type,
+            constants=solar if isinstance(solar, SolarConstants) else None,
+        )
         inputs = {
             "energy_generation": str(sol.energy_generation),
             "energy_generation_unit": sol.energy_generation_unit,
@@ -107,7 +122,7 @@ def add_mitigation_action(
             credit_est=p.credit_est,
         )
     try:
-        estimate, calculator, inputs = _estimate(p, cmd)
+        estimate, calculator, inputs = _estimate(state, p, cmd)
     except CalculatorError as exc:
         raise Invalid(exc.code, exc.message) from None
     n = p.mitigation_actions + 1
@@ -121,7 +136,9 @@ def add_mitigation_action(
                 system_estimated_credits=estimate,
                 calculator=calculator,
                 inputs=inputs,
-                constant_version=DEFAULT_VERSION if calculator else None,
+                constant_version=(
+                    latest(state, calculator.capitalize())[0] if calculator else None
+                ),
                 comment=cmd.comment,
             ),
             programme_aggregate(p.programme_id),

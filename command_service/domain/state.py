@@ -169,6 +169,8 @@ class RegistryState:
     next_request_id: int = 1
     transfers_frozen: bool = False
     omge_percentage: Decimal = Decimal(0)
+    # Calculator type -> stored constant sets (JSON), version n is index n-1.
+    calculator_constants: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def next_aggregate_version(self, aggregate_id: str) -> int:
         return self.aggregate_versions.get(aggregate_id, 0) + 1

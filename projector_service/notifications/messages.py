@@ -73,6 +73,7 @@ MAIL: dict[type[EventPayload], Builder | None] = {
     cr.CreditsFrozen: None,  # told in the deactivation mail
     cr.CreditsUnfrozen: None,  # told in the reactivation mail
     cr.TransferFreezeSet: None,
+    cr.CalculatorConstantsUpdated: None,
     cr.OmgePercentageSet: None,
     MitigationActionAdded: None,  # v1 sends no mail for mitigation actions
     OrganisationApproved: org_mail.organisation_approved,

@@ -74,6 +74,10 @@ INSERT_MITIGATION = (
     " user_estimated_credits, system_estimated_credits, calculator, inputs, constant_version,"
     " comment, created_seq, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10,$11)"
 )
+INSERT_CONSTANTS = (
+    "INSERT INTO {s}.calculator_constants (calculator, version, constants, set_seq, set_at)"
+    " VALUES ($1, $2, $3::jsonb, $4, $5)"
+)
 SET_FREEZE = (
     "INSERT INTO {s}.registry_settings (id, transfers_frozen, omge_percentage, updated_seq)"
     " VALUES (1, $1, 0, $2) ON CONFLICT (id) DO UPDATE SET transfers_frozen = $1,"
@@ -415,6 +419,16 @@ def omge_percentage_set(env: EventView, e: JsonDict) -> list[Write]:
     return [Write(SET_OMGE, (Decimal(e["percentage"]), env.seq))]
 
 
+def calculator_constants_updated(env: EventView, e: JsonDict) -> list[Write]:
+    constants = orjson.dumps(e["constants"], option=orjson.OPT_SORT_KEYS).decode()
+    return [
+        Write(
+            INSERT_CONSTANTS,
+            (e["calculator"], e["version"], constants, env.seq, env.occurred_at),
+        )
+    ]
+
+
 CREDIT_PROJECTIONS: dict[str, Projection] = {
     "ProgrammeApproved": programme_approved,
     "ProgrammeRejected": programme_rejected,
@@ -436,5 +450,6 @@ CREDIT_PROJECTIONS: dict[str, Projection] = {
     "OrganisationActivated": organisation_activated,
     "TransferFreezeSet": transfer_freeze_set,
     "OmgePercentageSet": omge_percentage_set,
+    "CalculatorConstantsUpdated": calculator_constants_updated,
     "MitigationActionAdded": mitigation_action_added,
 }

@@ -8,7 +8,7 @@ model: the command minus the path parameter, which the route puts into the paylo
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -202,3 +202,29 @@ class SetOmgePercentage(CommandPayload):
 
     TYPE = "SetOmgePercentage"
     percentage: OmgePercentage
+
+
+class AgricultureConstantsInput(Frozen):
+    emission_factor: Annotated[Decimal, Field(ge=0, le=Decimal("1e6"), decimal_places=9)]
+    emission_factor_unit: Annotated[str, Field(min_length=5, max_length=40)] = "tCO2e/ha/d"
+
+
+class SolarConstantsInput(Frozen):
+    thresholds: Annotated[
+        dict[Annotated[str, Field(min_length=1, max_length=60)], Decimal],
+        Field(min_length=1, max_length=50),
+    ]
+    threshold_unit: Annotated[str, Field(min_length=5, max_length=40)] = "kWh/year/unit"
+    emission_factor_below_threshold: Annotated[Decimal, Field(ge=0, le=Decimal("1e6"))]
+    emission_factor_above_threshold: Annotated[Decimal, Field(ge=0, le=Decimal("1e6"))]
+    emission_factor_unit: Annotated[str, Field(min_length=3, max_length=40)] = "tCO2/MWh"
+
+
+class UpdateCalculatorConstants(CommandPayload):
+    """Store a new version of the calculator constants of one mitigation type; the latest is
+    used for new estimates and recorded with them (domain.md section 9)."""
+
+    TYPE = "UpdateCalculatorConstants"
+    calculator: Literal["Agriculture", "Solar"]
+    agriculture: AgricultureConstantsInput | None = None
+    solar: SolarConstantsInput | None = None

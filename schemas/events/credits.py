@@ -8,6 +8,7 @@ Account ids: ``company:<id>``, ``gov:local``, ``gov:international``, ``gov:omge`
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from schemas.base import Frozen
 from schemas.enums import CancelReason, ProgrammeStage, RetirementType, RevokeReason
@@ -249,3 +250,12 @@ class OmgePercentageSet(EventPayload):
     AGGREGATE = "settings"
 
     percentage: Decimal
+
+
+class CalculatorConstantsUpdated(EventPayload):
+    TYPE = "CalculatorConstantsUpdated"
+    AGGREGATE = "settings"
+
+    calculator: str
+    version: str
+    constants: dict[str, Any]

@@ -27,6 +27,7 @@ from schemas.commands.credits import (
     SetOmgePercentage,
     SetTransferFreeze,
     SuspendOrganisation,
+    UpdateCalculatorConstants,
 )
 
 transfers = APIRouter(prefix="/v1/transfers", tags=["transfers"])
@@ -154,4 +155,17 @@ async def set_omge_percentage(
     body: SetOmgePercentage, deps: DepsDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """The percentage of each cross-border retirement that goes to the OMGE account."""
+    return await run(deps, actor, body, idempotency_key)
+
+
+@settings.put("/calculator-constants", status_code=201)
+async def update_calculator_constants(
+    body: UpdateCalculatorConstants,
+    deps: DepsDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Store a new version of a calculator's constants (Government Admin, Root); new
+    mitigation-action estimates use it and record its version. Identical to the version in
+    force -> 422 ``calculator.no_change``."""
     return await run(deps, actor, body, idempotency_key)
