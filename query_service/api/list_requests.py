@@ -17,6 +17,7 @@ from starlette.datastructures import QueryParams
 
 from libs.http.problems import Problem
 from query_service.api.deps import Consistency, QueryDeps
+from query_service.api.seq import SEQ_HEADER
 from query_service.queries.collections import Collection
 from query_service.queries.filters import (
     MAX_CONDITIONS,
@@ -173,7 +174,7 @@ async def csv_response(
             await snap.close()
 
     headers = {
-        "X-Registry-Seq": str(snap.seq),
+        SEQ_HEADER: str(snap.seq),
         "X-Row-Limit": str(CSV_ROW_LIMIT),
         "X-Row-Count": str(min(matched, CSV_ROW_LIMIT)),
         "X-Truncated": "true" if matched > CSV_ROW_LIMIT else "false",

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Response
 
 from libs.http.problems import Problem
 from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
+from query_service.api.seq import SEQ_HEADER, seq_header
 from query_service.queries import aef
 from query_service.queries.callers import Caller
 from query_service.queries.reads import read_at_least
@@ -64,7 +65,7 @@ def _answer(
     rows: list[dict[str, Any]],
     party: str,
 ) -> Any:
-    headers = {"X-Registry-Seq": str(seq), "X-AEF-As-Of-Seq": str(as_of_seq)}
+    headers = {SEQ_HEADER: str(seq), "X-AEF-As-Of-Seq": str(as_of_seq)}
     if fmt == "csv":
         headers["Content-Disposition"] = f'attachment; filename="aef-{kind}-{year}-{seq}.csv"'
         return Response(_csv(columns, rows), media_type="text/csv; charset=utf-8", headers=headers)
@@ -98,7 +99,7 @@ async def aef_actions(
         return await aef.actions(conn, deps.schema, year), await aef.party(conn, deps.schema)
 
     seq, (rows, party) = await read_at_least(deps.pool, deps.schema, c.min_seq, c.wait_s, query)
-    response.headers["X-Registry-Seq"] = str(seq)
+    seq_header(response, seq)
     return _answer("actions", year, format, seq, seq, aef.ACTION_COLUMNS, rows, party)
 
 
@@ -124,5 +125,5 @@ async def aef_holdings(
         return at, await aef.holdings(conn, deps.schema, at), await aef.party(conn, deps.schema)
 
     seq, (at, rows, party) = await read_at_least(deps.pool, deps.schema, c.min_seq, c.wait_s, query)
-    response.headers["X-Registry-Seq"] = str(seq)
+    seq_header(response, seq)
     return _answer("holdings", year, format, seq, at, aef.HOLDING_COLUMNS, rows, party)

@@ -24,6 +24,7 @@ from query_service.api.routes.lists import (
     collection_router,
     fixed_condition,
 )
+from query_service.api.seq import seq_header
 from query_service.credit_responses import Certification
 from query_service.queries import catalog
 from query_service.queries.callers import Caller
@@ -82,10 +83,6 @@ list_routers = [
         "Certifications of the programmes one may see (certified or revoked).",
     ),
 ]
-
-
-def seq_header(response: Response, seq: int) -> None:
-    response.headers["X-Registry-Seq"] = str(seq)
 
 
 async def one_row(

@@ -10,7 +10,6 @@ from libs.http.problems import Problem
 from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
 from query_service.api.list_requests import from_get
 from query_service.api.routes.catalog import CompanyId, Int4, Limit, one_row
-from query_service.api.routes.catalog import seq_header as _seq_header
 from query_service.api.routes.lists import (
     AfterParam,
     CountParam,
@@ -22,6 +21,7 @@ from query_service.api.routes.lists import (
     collection_router,
     fixed_condition,
 )
+from query_service.api.seq import seq_header as _seq_header
 from query_service.credit_responses import (
     Certification,
     CountryAccounts,

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from libs.http.problems import Problem
 from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
+from query_service.api.seq import seq_header
 from query_service.queries import time_travel, visibility
 from query_service.queries.reads import read_at_least
 
@@ -39,10 +40,6 @@ Cursor = Annotated[int, Query(ge=0, le=2**62, description="Keyset cursor from ne
 Limit = Annotated[int, Query(ge=1, le=500)]
 Unit = Annotated[int, Query(ge=1, le=2**62, description="A unit (serial) number.")]
 Account = Annotated[str, Query(max_length=40)]
-
-
-def _seq_header(response: Response, seq: int) -> None:
-    response.headers["X-Registry-Seq"] = str(seq)
 
 
 class AsOfPoint(BaseModel):
@@ -195,7 +192,7 @@ async def holdings_as_of(
         as_of,
         lambda conn, s: time_travel.holdings(conn, deps.schema, target, account, s),
     )
-    _seq_header(response, seq)
+    seq_header(response, seq)
     data = {
         "company_id": target,
         "total": sum(r["total"] for r in rows),
@@ -243,7 +240,7 @@ async def blocks_as_of(
             limit=limit,
         ),
     )
-    _seq_header(response, seq)
+    seq_header(response, seq)
     nxt = str(rows[-1]["range_start"]) if len(rows) == limit else None
     return {"seq": seq, "as_of_seq": point, "as_of_time": at, "data": rows, "next_cursor": nxt}
 
@@ -266,7 +263,7 @@ async def country_accounts_as_of(
         as_of,
         lambda conn, s: time_travel.country_accounts(conn, deps.schema, s),
     )
-    _seq_header(response, seq)
+    seq_header(response, seq)
     return {"seq": seq, "as_of_seq": point, "as_of_time": at, "data": data}
 
 
@@ -289,7 +286,7 @@ async def credit_stats_as_of(
         as_of,
         lambda conn, s: time_travel.credit_stats(conn, deps.schema, s, programme_id),
     )
-    _seq_header(response, seq)
+    seq_header(response, seq)
     totals = {
         k: sum(r[k] for r in rows)
         for k in ("issued", "transferred", "retired", "held", "frozen", "available")

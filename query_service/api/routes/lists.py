@@ -27,6 +27,7 @@ from query_service.api.list_requests import (
     from_get,
     invalid,
 )
+from query_service.api.seq import seq_header
 from query_service.queries.collections import Collection, collections
 from query_service.queries.filters import FilterError, Node, condition
 from query_service.queries.listing import MAX_PAGE, ListQuery, fetch_page
@@ -60,7 +61,7 @@ def extra_names(extra: Extra) -> frozenset[str]:
 
 
 def set_seq(response: Response, seq: int) -> None:
-    response.headers["X-Registry-Seq"] = str(seq)
+    seq_header(response, seq)
 
 
 async def answer(

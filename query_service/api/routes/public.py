@@ -24,6 +24,7 @@ from query_service.api.routes.lists import (
     answer,
 )
 from query_service.api.routes.stats import StatAnswer, StatBody, stat_params
+from query_service.api.seq import seq_header
 from query_service.queries import public
 from query_service.queries.collections import collections
 from query_service.queries.reads import read_at_least
@@ -88,7 +89,7 @@ async def public_totals(
         c.wait_s,
         lambda conn: public.totals(conn, deps.schema, f),
     )
-    response.headers["X-Registry-Seq"] = str(seq)
+    seq_header(response, seq)
     return {"seq": seq, "data": data}
 
 
@@ -122,7 +123,7 @@ async def provenance(
         c.wait_s,
         lambda conn: public.provenance(conn, deps.schema, lo, hi),
     )
-    response.headers["X-Registry-Seq"] = str(seq)
+    seq_header(response, seq)
     if data is None:
         raise Problem(404, "provenance.not_found", "No issued unit has that number.", seq=seq)
     return {"seq": seq, "data": data}

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libs.http.problems import Problem
 from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
+from query_service.api.seq import seq_header
 from query_service.queries import stats, summaries, visibility
 from query_service.queries.callers import Caller
 from query_service.queries.reads import read_at_least
@@ -151,7 +152,7 @@ async def _answer(
         return [await STATS[name][0](conn, deps.schema, caller, f) for name, f in wanted]
 
     seq, results = await read_at_least(deps.pool, deps.schema, c.min_seq, c.wait_s, run)
-    response.headers["X-Registry-Seq"] = str(seq)
+    seq_header(response, seq)
     return seq, results
 
 
