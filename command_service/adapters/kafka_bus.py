@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 
 from command_service.application.ports import LogUnavailable, ResultTimeout
 from libs.eventlog.kafka_admin import ensure_topics
-from libs.eventlog.topics import COMMAND_MAX_BYTES, FETCH_WAIT_MS, Topics
+from libs.eventlog.topics import COMMAND_MAX_BYTES, FETCH_WAIT_MS, PRODUCER_BATCH_BYTES, Topics
 from schemas.codec import decode_result, encode_command
 from schemas.envelope import CommandEnvelope, ResultEnvelope
 
@@ -43,6 +43,7 @@ class KafkaCommandBus:
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=1,
+                max_batch_size=PRODUCER_BATCH_BYTES,
                 max_request_size=COMMAND_MAX_BYTES,
                 request_timeout_ms=10_000,
             )

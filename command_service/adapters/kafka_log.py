@@ -19,6 +19,7 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalOperation, KafkaError, ProducerFenced
+from aiokafka.producer import sender as aiokafka_sender
 
 from command_service.application.ports import (
     Batch,
@@ -30,10 +31,25 @@ from command_service.application.ports import (
 )
 from libs.eventlog.kafka_admin import ensure_topics
 from libs.eventlog.ports import RawRecord
-from libs.eventlog.topics import FETCH_WAIT_MS, SNAPSHOT_MAX_BYTES, Topics
+from libs.eventlog.topics import (
+    FETCH_WAIT_MS,
+    PRODUCER_BATCH_BYTES,
+    SNAPSHOT_MAX_BYTES,
+    Topics,
+)
 from schemas.codec import decode_command
 
 log = structlog.get_logger("kafka_log")
+
+# Transaction steps answered CONCURRENT_TRANSACTIONS are retried after this backoff; the
+# 100 ms default doubles the commit latency under load.
+TXN_RETRY_BACKOFF_MS = 5
+# The first AddPartitionsToTxn of a transaction is answered CONCURRENT_TRANSACTIONS while
+# the broker still writes the previous commit's markers (a few ms). aiokafka then sleeps a
+# hard-coded 20 ms (``sender.BACKOFF_OVERRIDE``, KAFKA-5477), not ``retry_backoff_ms``: a
+# pipelined processor starts its next transaction right after a commit and would pay those
+# 20 ms on most of them. Use our backoff there too (the value is read at each retry).
+aiokafka_sender.BACKOFF_OVERRIDE = TXN_RETRY_BACKOFF_MS / 1000
 
 
 class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -124,9 +140,8 @@ class KafkaProcessorLog:
             enable_idempotence=True,
             acks="all",
             linger_ms=0,
-            # Transaction steps answered CONCURRENT_TRANSACTIONS are retried after this
-            # backoff; the 100 ms default doubles the commit latency under load.
-            retry_backoff_ms=5,
+            max_batch_size=PRODUCER_BATCH_BYTES,
+            retry_backoff_ms=TXN_RETRY_BACKOFF_MS,
             max_request_size=SNAPSHOT_MAX_BYTES,
             request_timeout_ms=30_000,
         )

@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 SNAPSHOT_MAX_BYTES = 64 * 1024 * 1024
 COMMAND_MAX_BYTES = 1024 * 1024
+# Producer batch bound per partition. aiokafka's default (16 KiB) holds about 13 events or
+# 20 commands, keeps one batch per partition buffered and sends one batch per partition per
+# request with one request in flight: a busy API node then waits a round trip per 20
+# commands, and a processor transaction pays a produce round trip per 13 events. Under the
+# topics' default 1 MiB record-batch limit (``max.message.bytes``).
+PRODUCER_BATCH_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
