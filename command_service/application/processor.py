@@ -3,18 +3,31 @@
 Loop: take a batch of commands, decide each against the in-memory state, commit events,
 results and the consumed command positions in one transaction. Any commit failure ends the
 processor (its state may be ahead of the log); a restart restores from the log.
+
+``run`` pipelines: while batch N commits (a few broker round trips of waiting), the commands
+that arrive are fetched and decided against the in-memory state into batch N+1, which is
+committed only once N has committed. Transactions stay strictly sequential, so the log's
+order and exactly-once are those of the plain loop; if N fails, the decided-but-unpublished
+N+1 is dropped with the rest of the state.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 
 import structlog
 
 from command_service.application.decisions import Decided, decide_one
-from command_service.application.ports import Batch, ProcessorLog, Snapshot
+from command_service.application.ports import (
+    Batch,
+    CommandRecord,
+    Committed,
+    ProcessorLog,
+    Snapshot,
+)
 from command_service.application.restore import restore
 from command_service.domain.state import RegistryState, dump_state
 from libs.observability.metrics import BATCH_SIZE, COMMANDS, PROCESSOR_SEQ, TXN_SECONDS
@@ -74,33 +87,44 @@ class Processor:
         self.ready.set()
 
     async def step(self) -> int:
-        """Decide and commit one batch; returns the number of commands handled."""
-        assert self.state is not None
+        """Decide and commit one batch, unpipelined; returns the number of commands handled."""
         records = await self.log.next_commands(self.max_batch, self.poll_timeout_s)
         if not records:
             return 0
-        decided = Decided()
+        pending = _Pending()
+        self._decide(records, pending)
+        pending.seal(self.state)
+        self._finish(pending, await self.log.commit(pending.batch()))
+        if self._snapshot_due():
+            await self.snapshot()
+        return len(records)
+
+    def _decide(self, records: list[CommandRecord], into: _Pending) -> None:
+        assert self.state is not None
         now = self._now()
         for rec in records:
-            decide_one(self.state, rec, now, decided)
-        t0 = time.perf_counter()
-        committed = await self.log.commit(
-            Batch(decided.events, decided.results, records[-1].position + 1)
-        )
-        TXN_SECONDS.labels(self.registry).observe(time.perf_counter() - t0)
-        BATCH_SIZE.labels(self.registry).observe(len(records))
-        for res, _ in decided.results:
+            decide_one(self.state, rec, now, into.decided)
+        into.commands += len(records)
+        into.next_position = records[-1].position + 1
+
+    def _finish(self, pending: _Pending, committed: Committed) -> None:
+        """Book-keeping once ``pending`` is in the log."""
+        assert self.state is not None
+        TXN_SECONDS.labels(self.registry).observe(time.perf_counter() - pending.started)
+        BATCH_SIZE.labels(self.registry).observe(pending.commands)
+        for res, _ in pending.decided.results:
             COMMANDS.labels(
                 self.registry, res.command_type, res.status, res.error.code if res.error else ""
             ).inc()
-        if committed.events_next_position >= 0 and decided.events:
+        if committed.events_next_position >= 0 and pending.decided.events:
             self._events_pos = committed.events_next_position
         if committed.results_next_position >= 0:
             self._results_pos = committed.results_next_position
-        PROCESSOR_SEQ.labels(self.registry).set(self.state.last_seq)
-        if self.state.last_seq - self._last_snapshot_seq >= self.snapshot_every:
-            await self.snapshot()
-        return len(records)
+        PROCESSOR_SEQ.labels(self.registry).set(pending.last_seq)
+
+    def _snapshot_due(self) -> bool:
+        assert self.state is not None
+        return self.state.last_seq - self._last_snapshot_seq >= self.snapshot_every
 
     async def snapshot(self) -> None:
         assert self.state is not None
@@ -118,7 +142,87 @@ class Processor:
         if self.state is None:
             await self.start()
         try:
-            while not stop.is_set():
-                await self.step()
+            await self._pipeline(stop)
         finally:
             self.ready.clear()
+
+    async def _pipeline(self, stop: asyncio.Event) -> None:
+        """Fetch and decide into the next batch while the current one commits.
+
+        At most one transaction is in flight, and the next starts only after it succeeded; a
+        failed commit raises here, and the caller drops the whole state (decided-but-unsent
+        commands included). A snapshot is taken only when nothing is decided but uncommitted,
+        so its state matches the log positions it records.
+        """
+        assert self.state is not None
+        fetch: asyncio.Task[list[CommandRecord]] | None = None
+        commit: asyncio.Task[Committed] | None = None
+        committing = _Pending()
+        next_batch = _Pending()
+        snapshot_due = False
+        try:
+            while True:
+                if (
+                    fetch is None
+                    and not stop.is_set()
+                    and not snapshot_due
+                    and next_batch.commands < self.max_batch
+                ):
+                    fetch = asyncio.create_task(
+                        self.log.next_commands(
+                            self.max_batch - next_batch.commands, self.poll_timeout_s
+                        )
+                    )
+                if fetch is None and commit is None:
+                    if not snapshot_due:
+                        return  # stopped, and everything decided is committed
+                    await self.snapshot()
+                    snapshot_due = False
+                    continue
+                await asyncio.wait(
+                    [t for t in (fetch, commit) if t is not None],
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if commit is not None and commit.done():
+                    self._finish(committing, commit.result())  # a failed commit raises here
+                    commit = None
+                    snapshot_due = snapshot_due or self._snapshot_due()
+                if fetch is not None and fetch.done():
+                    records = fetch.result()
+                    fetch = None
+                    if records:
+                        self._decide(records, next_batch)
+                if commit is None and next_batch.commands:
+                    committing, next_batch = next_batch, _Pending()
+                    committing.seal(self.state)
+                    commit = asyncio.create_task(self.log.commit(committing.batch()))
+        finally:
+            for task in (fetch, commit):
+                if task is not None and not task.done():
+                    task.cancel()
+            for task in (fetch, commit):
+                if task is not None:
+                    with contextlib.suppress(BaseException):
+                        await task
+
+
+class _Pending:
+    """Commands decided into one batch, not yet (or being) committed."""
+
+    __slots__ = ("commands", "decided", "last_seq", "next_position", "started")
+
+    def __init__(self) -> None:
+        self.decided = Decided()
+        self.commands = 0
+        self.next_position = -1
+        self.last_seq = 0
+        self.started = time.perf_counter()
+
+    def seal(self, state: RegistryState | None) -> None:
+        """Nothing more goes in: note the seq it ends at and start the commit clock."""
+        assert state is not None
+        self.last_seq = state.last_seq
+        self.started = time.perf_counter()
+
+    def batch(self) -> Batch:
+        return Batch(self.decided.events, self.decided.results, self.next_position)
