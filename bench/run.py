@@ -182,6 +182,11 @@ def programme_body(proponent_tax_id: str, tag: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- CPU accounting
+# "server" is the HTTP process (the command API in the split shape); "processor" and
+# "projector" are the split shape's other two processes.
+CPU_GROUPS = ("client", "server", "processor", "projector", "postgres", "kafka")
+
+
 def _system_busy_s() -> float:
     """CPU seconds spent busy on all cores since boot (from /proc/stat)."""
     parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -219,6 +224,9 @@ class CpuMeter:
     marker: str
     server_pid: int | None = None
     broker_pid: int | None = None
+    # The split shape's processor and projector are children of this process: without
+    # their own roots their CPU would be counted as the client's.
+    extra_pids: dict[int, str] = field(default_factory=dict)
     _t0: float = 0.0
     _busy0: float = 0.0
     _groups0: dict[str, float] = field(default_factory=dict)
@@ -230,10 +238,11 @@ class CpuMeter:
             roots[self.server_pid] = "server"
         if self.broker_pid:
             roots[self.broker_pid] = "kafka"
+        roots.update(self.extra_pids)
         for pid, (_, _, args) in table.items():
             if self.marker in args and " -D " in f" {args} " and "postgres" in args:
                 roots[pid] = "postgres"
-        out = {"client": 0.0, "server": 0.0, "postgres": 0.0, "kafka": 0.0}
+        out = dict.fromkeys(CPU_GROUPS, 0.0)
         for pid, (_, cpu, _) in table.items():
             cur, seen = pid, 0
             while cur > 1 and cur not in roots and seen < 64:
@@ -266,7 +275,7 @@ class CpuMeter:
 
 
 def cpu_note(cpu: dict[str, float]) -> str:
-    parts = [f"{k} {cpu[k]:.0f}" for k in ("client", "server", "postgres", "kafka") if cpu[k] >= 1]
+    parts = [f"{k} {cpu[k]:.0f}" for k in CPU_GROUPS if cpu.get(k, 0.0) >= 1]
     return f"CPU% (of 200): {', '.join(parts)}; unrelated {cpu['unrelated']:.0f}"
 
 
@@ -305,6 +314,8 @@ class Server:
     # the processor's /metrics then lives at its own port.
     metrics_url: str | None = None
     extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # pid -> role ("processor", "projector") of the extra processes, for CPU accounting.
+    roles: dict[int, str] = field(default_factory=dict)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -478,6 +489,7 @@ async def start_split_server(
         workdir / "api.log",
         metrics_url=proc_url,
         extra=[procs["processor"], procs["projector"]],
+        roles={procs[name].pid: name for name in ("processor", "projector")},
     )
 
 
@@ -756,6 +768,7 @@ async def bench_http(
     try:
         token, tax_id = await prepare_http(server)
         lines_before = server.log_lines()
+        meter.extra_pids = server.roles
         for c in sizes.concurrency:
             meter.server_pid = server.proc.pid
             res = await http_load(
@@ -807,6 +820,7 @@ async def bench_http(
         report.details[mode]["server_loop"] = loop
         report.details[mode]["client"] = client_kind
     finally:
+        meter.extra_pids = {}
         await stop_server(server)
 
 
