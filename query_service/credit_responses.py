@@ -42,6 +42,8 @@ class Holdings(BaseModel):
     available: int
     frozen: int
     holdings: list[Holding]
+    # With ``limit``: the ``cursor`` of the next page (None on the last one).
+    next_cursor: str | None = None
 
 
 class CountryAccount(BaseModel):

@@ -13,6 +13,7 @@ from libs.http.limits import BodySizeLimit
 from libs.http.problems import install_problem_handlers
 from query_service.api.app import query_routers
 from query_service.api.deps import QueryDeps
+from query_service.api.fastpath import FastReads
 
 
 def all_in_one_app(
@@ -33,4 +34,5 @@ def all_in_one_app(
         app.include_router(router)
     app.include_router(health_router(ready_checks))
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(FastReads, deps=query)  # cached reads the short way (fastpath.py)
     return app

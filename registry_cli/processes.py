@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -28,6 +32,8 @@ from projector_service.runner import Projector
 from projector_service.schema import create_schema, live_schema
 from query_service.api.app import create_query_app
 from query_service.api.deps import QueryDeps
+from query_service.cache import SeqCache
+from query_service.settings import QuerySettings
 from registry_cli.wiring import (
     TransportResetNotifier,
     credential_store,
@@ -50,7 +56,11 @@ def _require_kafka(settings: RegistrySettings, what: str) -> str:
 
 
 async def _serve_http(
-    app: FastAPI, settings: RegistrySettings, port: int, work: list[asyncio.Task[Any]]
+    app: FastAPI,
+    settings: RegistrySettings,
+    port: int,
+    work: list[asyncio.Task[Any]],
+    sock: socket.socket | None = None,
 ) -> None:
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.host, port=port, log_level="warning", access_log=False)
@@ -58,7 +68,7 @@ async def _serve_http(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    serve_task = asyncio.create_task(server.serve())
+    serve_task = asyncio.create_task(server.serve(sockets=None if sock is None else [sock]))
     done, _ = await asyncio.wait([serve_task, *work], return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     for task in work:
@@ -149,6 +159,9 @@ async def run_command_api(settings: RegistrySettings) -> None:
 
 
 async def run_query_api(settings: RegistrySettings) -> None:
+    """A read API node; with ``REGISTRY_QUERY_WORKERS=N`` it starts N-1 more processes on the
+    same port (``SO_REUSEPORT``) and stops them when it stops."""
+    qs = QuerySettings()
     async with database(settings) as dsn:
         schema = live_schema(settings.registry)
         conn = await asyncpg.connect(dsn)
@@ -156,15 +169,62 @@ async def run_query_api(settings: RegistrySettings) -> None:
             await create_schema(conn, schema)
         finally:
             await conn.close()
-        pool = await asyncpg.create_pool(dsn, min_size=2, max_size=20)
+        workers = _start_query_workers(dsn, qs.workers - 1) if qs.workers > 1 else []
+        sock = (
+            _reuse_port_socket(settings.host, settings.query_port)
+            if workers or qs.reuse_port
+            else None
+        )
+        pool = await asyncpg.create_pool(dsn, min_size=2, max_size=qs.pool_size)
         try:
             deps = QueryDeps(
-                settings.registry, pool, schema, token_secret(settings), settings.read_wait_max_s
+                settings.registry,
+                pool,
+                schema,
+                token_secret(settings),
+                settings.read_wait_max_s,
+                answers=SeqCache(qs.cache_entries),
             )
             app = create_query_app(deps, {"database": lambda: True})
-            await _serve_http(app, settings, settings.query_port, [])
+            await _serve_http(app, settings, settings.query_port, [], sock)
         finally:
             await pool.close()
+            for proc in workers:
+                if proc.poll() is None:
+                    proc.terminate()
+            for proc in workers:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    await asyncio.to_thread(proc.wait, 30)
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _start_query_workers(dsn: str, n: int) -> list[subprocess.Popen[bytes]]:
+    """N more `registry query-api` processes on the same database and port."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REGISTRY_QUERY_WORKERS": "1",
+        "REGISTRY_QUERY_REUSE_PORT": "true",
+    }
+    cmd = [sys.executable, "-c", "from registry_cli.main import app; app()", "query-api"]
+    return [subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent) for _ in range(n)]
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when the parent dies."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 async def run_init(settings: RegistrySettings) -> tuple[str, str | None]:

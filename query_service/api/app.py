@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from libs.http.health import health_router
 from libs.http.problems import install_problem_handlers
 from query_service.api.deps import QueryDeps
+from query_service.api.fastpath import FastReads
 from query_service.api.routes import aef, catalog, credits, history, public, stats
 
 
@@ -29,6 +30,7 @@ def create_query_app(deps: QueryDeps, ready_checks: dict[str, Callable[[], bool]
     app = FastAPI(title="Carbon Registry: read API", version="1")
     app.state.query_deps = deps
     install_problem_handlers(app)
+    app.add_middleware(FastReads, deps=deps)
     for router in query_routers():
         app.include_router(router)
     app.include_router(health_router(ready_checks))

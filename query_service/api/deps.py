@@ -11,10 +11,11 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from libs.auth.api_keys import HEADER as API_KEY_HEADER
 from libs.auth.api_keys import user_for_api_key
-from libs.auth.tokens import InvalidToken, verify_access_token
+from libs.auth.tokens import InvalidToken, TokenClaims, verify_access_token
 from libs.http.problems import Problem
 from query_service.api.ratelimit import TokenBucket
-from query_service.queries.callers import Caller, load_caller
+from query_service.cache import RequestNotes, SeqCache, TokenCache
+from query_service.queries.callers import Caller, load_caller_at_seq
 from query_service.queries.reads import wait_for_seq
 
 
@@ -27,6 +28,10 @@ class QueryDeps:
     read_wait_max_s: float
     # The public endpoints' per-client budget (100 requests a minute per IP).
     public_limiter: TokenBucket = field(default_factory=TokenBucket)
+    # Answers (serialised) per question and seq; verified access tokens.
+    answers: SeqCache[bytes] = field(default_factory=SeqCache)
+    notes: RequestNotes = field(default_factory=RequestNotes)
+    tokens: TokenCache[TokenClaims] = field(default_factory=TokenCache)
 
 
 async def get_deps(request: Request) -> QueryDeps:
@@ -65,18 +70,30 @@ ConsistencyDep = Annotated[Consistency, Depends(consistency)]
 
 
 async def current_caller(
+    request: Request,
     deps: DepsDep,
     c: ConsistencyDep,
     token: Annotated[str | None, Depends(oauth2)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Caller:
+    """The caller as the read models know it, at a seq >= ``min_seq``. That seq is kept in
+    ``request.state.seen_seq``: a cached answer is served only for a seq at least as new."""
     user_id = await _authenticated_user(deps, token, api_key)
-    # A user reading its own writes may not be projected yet: honour min_seq first.
-    await wait_for_seq(deps.pool, deps.schema, c.min_seq, c.wait_s)
-    caller = await load_caller(deps.pool, deps.schema, user_id)
+    # One round trip: the applied seq and the caller in the same statement (snapshot).
+    seq, caller = await load_caller_at_seq(deps.pool, deps.schema, user_id)
+    if seq < c.min_seq:
+        # A user reading its own writes may not be projected yet: honour min_seq first.
+        await wait_for_seq(deps.pool, deps.schema, c.min_seq, c.wait_s)
+        seq, caller = await load_caller_at_seq(deps.pool, deps.schema, user_id)
     if caller is None:
         raise Problem(401, "auth.unknown_user", "The signed-in user is not known (yet).")
+    request.state.seen_seq = seq
     return caller
+
+
+def seen_seq(request: Request, c: Consistency) -> int:
+    """The seq the read models had applied when the caller was resolved (>= min_seq)."""
+    return max(int(getattr(request.state, "seen_seq", 0)), c.min_seq)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
@@ -85,12 +102,15 @@ CallerDep = Annotated[Caller, Depends(current_caller)]
 async def _authenticated_user(deps: QueryDeps, token: str | None, api_key: str | None) -> int:
     """The caller's user id: a bearer access token, or else an ``X-API-Key`` header."""
     if token is not None:
-        try:
-            claims = verify_access_token(deps.token_secret, token, deps.registry)
-        except InvalidToken as exc:
-            raise Problem(
-                401, "auth.invalid_token", "The access token is not valid.", str(exc)
-            ) from exc
+        claims = deps.tokens.get(token)
+        if claims is None:
+            try:
+                claims = verify_access_token(deps.token_secret, token, deps.registry)
+            except InvalidToken as exc:
+                raise Problem(
+                    401, "auth.invalid_token", "The access token is not valid.", str(exc)
+                ) from exc
+            deps.tokens.put(token, claims, claims.expires_at)
         return claims.user_id
     if api_key is not None:
         user_id = await user_for_api_key(deps.pool, deps.registry, api_key)

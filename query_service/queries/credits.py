@@ -14,8 +14,21 @@ B_UNITS = "(b.range_end - b.range_start + 1)"
 GOVERNMENT_ACCOUNTS = ("gov:local", "gov:international", "gov:omge")
 
 
-async def holdings(conn: asyncpg.Connection, s: str, company_id: int) -> list[dict[str, Any]]:
-    """What an organisation holds, per account and programme: sums over its live blocks."""
+async def holdings(
+    conn: asyncpg.Connection,
+    s: str,
+    company_id: int,
+    limit: int | None = None,
+    after: tuple[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """What an organisation holds, per account and programme: sums over its live blocks,
+    by programme and account; with ``limit``, at most that many from after ``after``
+    (a (programme_id, account) pair)."""
+    args: list[Any] = [company_id]
+    page = ""
+    if after is not None:
+        args += list(after)
+        page = " AND (b.programme_id, b.account) > ($2::text, $3::text)"
     rows = await conn.fetch(
         f"SELECT b.account, b.programme_id, p.title AS programme_title, p.serial_no,"
         f" sum({B_UNITS})::bigint AS total,"
@@ -23,12 +36,25 @@ async def holdings(conn: asyncpg.Connection, s: str, company_id: int) -> list[di
         f" coalesce(sum({B_UNITS}) FILTER (WHERE b.state = 'frozen'), 0)::bigint AS frozen,"
         f" count(*)::int AS blocks"
         f" FROM {s}.credit_blocks b JOIN {s}.programmes p USING (programme_id)"
-        f" WHERE b.company_id = $1 AND b.state <> 'retired'"
-        f" GROUP BY b.account, b.programme_id, p.title, p.serial_no"
-        f" ORDER BY b.programme_id, b.account",
-        company_id,
+        f" WHERE b.company_id = $1 AND b.state <> 'retired'{page}"
+        f" GROUP BY b.programme_id, b.account, p.title, p.serial_no"
+        f" ORDER BY b.programme_id, b.account"
+        f"{'' if limit is None else f' LIMIT {int(limit)}'}",
+        *args,
     )
     return [dict(r) for r in rows]
+
+
+async def holding_totals(conn: asyncpg.Connection, s: str, company_id: int) -> dict[str, int]:
+    """An organisation's live units: total, available (active) and frozen."""
+    row = await conn.fetchrow(
+        f"SELECT coalesce(sum({UNITS}), 0)::bigint AS total,"
+        f" coalesce(sum({UNITS}) FILTER (WHERE state = 'active'), 0)::bigint AS available,"
+        f" coalesce(sum({UNITS}) FILTER (WHERE state = 'frozen'), 0)::bigint AS frozen"
+        f" FROM {s}.credit_blocks WHERE company_id = $1 AND state <> 'retired'",
+        company_id,
+    )
+    return {k: int(row[k]) for k in ("total", "available", "frozen")}
 
 
 async def country_accounts(conn: asyncpg.Connection, s: str) -> dict[str, Any]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from libs.http.problems import Problem
+from query_service.api.cached import cached_answer
 from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
 from query_service.api.list_requests import from_get
 from query_service.api.routes.catalog import CompanyId, Int4, Limit, one_row
@@ -33,6 +37,7 @@ from query_service.credit_responses import (
 )
 from query_service.queries import credits, visibility
 from query_service.queries.collections import collections
+from query_service.queries.listing import MAX_PAGE
 from query_service.queries.reads import read_at_least
 from query_service.responses import One, Page
 
@@ -108,16 +113,42 @@ list_routers = [
 ]
 
 
+HoldingsLimit = Annotated[
+    int | None, Query(ge=1, le=MAX_PAGE, description="Holdings per page (default: all).")
+]
+
+
+def _holdings_cursor(last: dict[str, Any]) -> str:
+    raw = orjson.dumps([last["programme_id"], last["account"]])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _holdings_after(cursor: str | None) -> tuple[str, str] | None:
+    if cursor is None:
+        return None
+    try:
+        pid, account = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(pid, str) and isinstance(account, str):
+            return pid, account
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise Problem(400, "query.invalid_cursor", "The cursor is not one this endpoint gave.")
+
+
 @router.get("/holdings", response_model=One[Holdings])
 async def holdings(
+    request: Request,
     deps: DepsDep,
     caller: CallerDep,
     c: ConsistencyDep,
-    response: Response,
     company_id: CompanyId | None = None,
-) -> dict[str, Any]:
-    """What an organisation holds per account and programme (sums over its blocks).
-    Government, Ministry and Root may ask for any organisation; others for their own."""
+    limit: HoldingsLimit = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """What an organisation holds per account and programme (sums over its blocks), by
+    programme; the totals are over every holding. With ``limit``, one page at a time
+    (``next_cursor`` is the next page's ``cursor``). Government, Ministry and Root may ask
+    for any organisation; others for their own."""
     target = company_id or caller.company_id
     if not visibility.may_read_holdings(caller, target):
         raise Problem(
@@ -125,22 +156,31 @@ async def holdings(
             "holdings.forbidden",
             "You can only see the holdings of your own organisation.",
         )
-    seq, rows = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.holdings(conn, deps.schema, target),
+    after = _holdings_after(cursor)
+
+    async def query(conn: Any) -> dict[str, Any]:
+        rows = await credits.holdings(
+            conn, deps.schema, target, None if limit is None else limit + 1, after
+        )
+        more = limit is not None and len(rows) > limit
+        rows = rows[:limit] if more else rows
+        return {
+            "company_id": target,
+            **await credits.holding_totals(conn, deps.schema, target),
+            "holdings": rows,
+            "next_cursor": _holdings_cursor(rows[-1]) if more else None,
+        }
+
+    return await cached_answer(
+        request,
+        deps,
+        c,
+        ("holdings", target, limit, after),
+        query,
+        One[Holdings],
+        lambda seq, data: {"seq": seq, "data": data},
+        caller,
     )
-    _seq_header(response, seq)
-    data = {
-        "company_id": target,
-        "total": sum(r["total"] for r in rows),
-        "available": sum(r["available"] for r in rows),
-        "frozen": sum(r["frozen"] for r in rows),
-        "holdings": rows,
-    }
-    return {"seq": seq, "data": data}
 
 
 @router.get("/country-accounts", response_model=One[CountryAccounts])

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.http.problems import Problem
+from query_service.api.cached import cached_answer
 from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
 from query_service.api.seq import seq_header
 from query_service.queries import stats, summaries, visibility
@@ -156,22 +157,40 @@ async def _answer(
     return seq, results
 
 
+async def _cached(
+    request: Request, deps: Any, c: Any, caller: Caller, name: str, f: StatFilter
+) -> Response:
+    """One statistic, from the per-seq answers: what a caller sees depends only on its role,
+    its organisation and that organisation's role, so those (not the user) are the key."""
+    _allowed(name, caller)
+    fn = STATS[name][0]
+    key = ("stat", name, caller.role, caller.company_id, caller.company_role, f)
+    return await cached_answer(
+        request,
+        deps,
+        c,
+        key,
+        lambda conn: fn(conn, deps.schema, caller, f),
+        StatAnswer,
+        lambda seq, data: {"seq": seq, "data": data},
+        caller,
+    )
+
+
 def _routes(name: str, doc: str) -> None:
     async def get_stat(
+        request: Request,
         deps: DepsDep,
         caller: CallerDep,
         c: ConsistencyDep,
-        response: Response,
         body: Annotated[StatBody, Depends(stat_params)],
-    ) -> dict[str, Any]:
-        seq, [data] = await _answer(deps, c, caller, [(name, body.filter())], response)
-        return {"seq": seq, "data": data}
+    ) -> Response:
+        return await _cached(request, deps, c, caller, name, body.filter())
 
     async def post_stat(
-        body: StatBody, deps: DepsDep, caller: CallerDep, c: ConsistencyDep, response: Response
-    ) -> dict[str, Any]:
-        seq, [data] = await _answer(deps, c, caller, [(name, body.filter())], response)
-        return {"seq": seq, "data": data}
+        request: Request, body: StatBody, deps: DepsDep, caller: CallerDep, c: ConsistencyDep
+    ) -> Response:
+        return await _cached(request, deps, c, caller, name, body.filter())
 
     for method, fn in (("GET", get_stat), ("POST", post_stat)):
         router.add_api_route(
