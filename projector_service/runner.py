@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import asyncpg
@@ -23,6 +24,7 @@ import structlog
 
 from libs.eventlog.ports import EventSource, RawRecord
 from libs.observability.metrics import PROJECTOR_LAG, PROJECTOR_SEQ
+from libs.runtime import DeferredGC
 from projector_service.bulk import no_gc
 from projector_service.decode import START, Checkpoint, ProjectionStopped, decode_batch
 from projector_service.fold import FoldError, Store, flush, keys_to_load, load
@@ -36,9 +38,12 @@ __all__ = [
     "WRITER_LOCK",
     "Checkpoint",
     "Engine",
+    "Prepared",
     "ProjectionStopped",
     "Projector",
     "apply_batch",
+    "commit_prepared",
+    "prepare",
     "read_checkpoint",
 ]
 
@@ -159,6 +164,59 @@ async def apply_batch(
     return new_cp
 
 
+# Events decoded and projected between two chances for a commit in flight to move.
+PREPARE_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch decoded, checked and projected ahead of its transaction."""
+
+    records: Sequence[RawRecord]
+    start: Checkpoint  # the checkpoint it was decoded against
+    end: Checkpoint
+    projected: list[tuple[EventView, list[Write]]]
+
+
+async def prepare(records: Sequence[RawRecord], start: Checkpoint) -> Prepared:
+    """Decode, check and project ``records`` after ``start`` without touching the database.
+
+    CPU only; it yields to the event loop every ``PREPARE_CHUNK`` events so that the previous
+    batch's transaction (awaiting PostgreSQL meanwhile) keeps moving: the live projector
+    prepares batch N+1 while batch N commits.
+    """
+    cp = start
+    projected: list[tuple[EventView, list[Write]]] = []
+    for i in range(0, len(records), PREPARE_CHUNK):
+        views, cp = decode_batch(records[i : i + PREPARE_CHUNK], cp, validate=False)
+        projected += project_events(views)
+        if i + PREPARE_CHUNK < len(records):
+            await asyncio.sleep(0)
+    return Prepared(records, start, cp, projected)
+
+
+async def commit_prepared(conn: asyncpg.Connection, schema: str, batch: Prepared) -> Checkpoint:
+    """Apply a prepared batch in one transaction with its checkpoint; returns the new one.
+
+    The stored checkpoint is read under the writer lock: if it is not the one the batch was
+    prepared against (another writer moved it, e.g. replay's switch), the batch is decoded
+    again from the stored one, so nothing is applied twice or skipped.
+    """
+    async with conn.transaction():
+        await conn.execute(WRITER_LOCK, schema)
+        cp = await read_checkpoint(conn, schema, lock=True)
+        if cp == batch.start:
+            new_cp, projected = batch.end, batch.projected
+        else:
+            views, new_cp = decode_batch(batch.records, cp, validate=False)
+            projected = project_events(views)
+        if projected:
+            await _apply_memory(conn, schema, projected)
+        if new_cp != cp:
+            await write_checkpoint(conn, schema, new_cp)
+    return new_cp
+
+
 class Projector:
     """Tails the log into the live read-model schema of one registry."""
 
@@ -183,6 +241,8 @@ class Projector:
         self.checkpoint = START
         self.caught_up = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
+        self._ahead: Prepared | None = None  # the next batch, prepared while one committed
+        self._gc = DeferredGC()
 
     async def start(self) -> None:
         self._conn = await asyncpg.connect(self.dsn)
@@ -192,18 +252,58 @@ class Projector:
         log.info("projector_started", schema=self.schema, seq=self.checkpoint.last_seq)
 
     async def step(self) -> int:
+        """Apply the next batch (waiting up to the poll timeout for one); returns its size.
+
+        With the memory engine the batch after it, if already readable, is fetched, decoded
+        and projected while this one's transaction waits on PostgreSQL (``prepare``), so the
+        projector's CPU and the database's overlap.
+        """
         assert self._conn is not None
+        self._gc.pause()
+        if self.engine != "memory":
+            records = await self._poll()
+            if records:
+                self.checkpoint = await apply_batch(
+                    self._conn, self.schema, records, engine=self.engine
+                )
+            return self._applied(records)
+        batch, self._ahead = self._ahead, None
+        if batch is None:
+            records = await self._poll()
+            if not records:
+                return 0
+            batch = await prepare(records, self.checkpoint)
+        commit = asyncio.create_task(commit_prepared(self._conn, self.schema, batch))
+        try:
+            ahead = await self.source.next_batch(self.batch_size, 0)
+            if ahead:
+                self._ahead = await prepare(ahead, batch.end)
+        except asyncio.CancelledError:
+            commit.cancel()
+            raise
+        except BaseException:
+            # The batch in flight is good: commit it before stopping on the next one.
+            self.checkpoint = await commit
+            raise
+        try:
+            self.checkpoint = await commit
+        except BaseException:
+            self._ahead = None  # prepared against a checkpoint that was not written
+            raise
+        return self._applied(batch.records)
+
+    async def _poll(self) -> Sequence[RawRecord]:
         records = await self.source.next_batch(self.batch_size, self.poll_timeout_s)
         if not records:
             # An empty poll after the timeout: nothing committed is waiting.
             self.caught_up.set()
+            self._gc.idle()
+        return records
+
+    def _applied(self, records: Sequence[RawRecord]) -> int:
+        if not records:
             return 0
-        if self.engine == "memory":
-            self.checkpoint = await apply_batch(self._conn, self.schema, records)
-        else:
-            self.checkpoint = await apply_batch(
-                self._conn, self.schema, records, engine=self.engine
-            )
+        self._gc.batch_done()
         PROJECTOR_SEQ.labels(self.registry, PROJECTION).set(self.checkpoint.last_seq)
         structlog.contextvars.bind_contextvars(seq=self.checkpoint.last_seq)
         return len(records)
@@ -227,6 +327,7 @@ class Projector:
             await self.close()
 
     async def close(self) -> None:
+        self._gc.resume()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None

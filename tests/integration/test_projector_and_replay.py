@@ -4,7 +4,6 @@ on a real PostgreSQL (embedded log) and on the real Kafka broker."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import asyncpg
 import pytest
@@ -23,6 +22,7 @@ from libs.eventlog.ports import EventSource, RawRecord
 from libs.eventlog.topics import Topics
 from libs.eventlog.verify import verify_log
 from projector_service import runner
+from projector_service.decode import START
 from projector_service.replay import rebuild
 from projector_service.runner import ProjectionStopped, Projector, apply_batch, read_checkpoint
 from projector_service.schema import create_schema, live_schema
@@ -83,20 +83,20 @@ async def test_projector_crash_after_db_commit_is_harmless(
     reg = unique_registry
     last_seq = await fill_embedded_log(fresh_db, reg)
     schema = live_schema(reg)
-    real_apply = runner.apply_batch
+    real_commit = runner.commit_prepared
     calls = 0
 
     async def crash_after_commit(
-        conn: asyncpg.Connection, s: str, records: Sequence[RawRecord]
+        conn: asyncpg.Connection, s: str, batch: runner.Prepared
     ) -> runner.Checkpoint:
         nonlocal calls
         calls += 1
-        cp = await real_apply(conn, s, records)  # committed to PostgreSQL...
+        cp = await real_commit(conn, s, batch)  # committed to PostgreSQL...
         if calls in (2, 5, 9):
             raise RuntimeError("crash between the DB commit and anything after it")
         return cp
 
-    monkeypatch.setattr(runner, "apply_batch", crash_after_commit)
+    monkeypatch.setattr(runner, "commit_prepared", crash_after_commit)
     crashes = 0
     while True:
         projector = Projector(PgEventSource(fresh_db, reg), fresh_db, reg, schema, batch_size=7)
@@ -147,6 +147,83 @@ async def test_redelivered_events_are_skipped_and_a_gap_stops_the_projector(
                 await apply_batch(conn, schema, [RawRecord(5, bad)])
         cp3 = await apply_batch(conn, schema, records[4:])
         assert cp3.last_seq == len(records)
+    finally:
+        await conn.close()
+
+
+async def test_a_batch_prepared_ahead_is_decoded_again_if_the_checkpoint_moved(
+    fresh_db: str, unique_registry: str
+) -> None:
+    """The live projector prepares batch N+1 while N commits; if the stored checkpoint is
+    not the one N+1 was prepared against, nothing is applied twice or skipped."""
+    reg = unique_registry
+    await fill_embedded_log(fresh_db, reg, n=6)
+    source = PgEventSource(fresh_db, reg)
+    records = [RawRecord(i + 1, raw) for i, raw in enumerate(await read_all(source))]
+    await source.close()
+    schema = live_schema(reg)
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        await create_schema(conn, schema)
+        first = await runner.prepare(records[:5], START)
+        ahead = await runner.prepare(records[3:], first.end)  # overlaps the first batch
+        # Someone else (replay's switch, another projector) applied seq 1..4 meanwhile.
+        await apply_batch(conn, schema, records[:4])
+        cp = await runner.commit_prepared(conn, schema, ahead)
+        assert cp.last_seq == len(records)
+        # The first batch, prepared against a checkpoint long gone, is a re-delivery now.
+        assert (await runner.commit_prepared(conn, schema, first)).last_seq == len(records)
+    finally:
+        await conn.close()
+    assert await table_digests(fresh_db, schema) == await oracle(fresh_db, reg)
+
+
+async def test_a_bad_event_in_the_batch_read_ahead_stops_after_the_good_batch_commits(
+    fresh_db: str, unique_registry: str
+) -> None:
+    reg = unique_registry
+    await fill_embedded_log(fresh_db, reg, n=4)
+    source = PgEventSource(fresh_db, reg)
+    raws = await read_all(source)
+    await source.close()
+
+    class Scripted:
+        """Two batches: the good first half, then the rest with one event altered."""
+
+        def __init__(self) -> None:
+            half = len(raws) // 2
+            bad = [*raws[half:]]
+            bad[1] = bad[1].replace(b"programme", b"Programme")
+            assert bad[1] != raws[half + 1]
+            self.batches = [
+                [RawRecord(i + 1, r) for i, r in enumerate(raws[:half])],
+                [RawRecord(half + i + 1, r) for i, r in enumerate(bad)],
+            ]
+
+        async def seek(self, position: int) -> None:
+            pass
+
+        async def next_batch(self, max_records: int, timeout_s: float) -> list[RawRecord]:
+            return self.batches.pop(0) if self.batches else []
+
+        async def end_position(self) -> int:
+            return len(raws) + 1
+
+        async def close(self) -> None:
+            pass
+
+    schema = live_schema(reg)
+    projector = Projector(Scripted(), fresh_db, reg, schema)
+    await projector.start()
+    try:
+        with pytest.raises(ProjectionStopped):
+            await projector.step()  # commits the first batch, prepares the bad one
+        assert projector.checkpoint.last_seq == len(raws) // 2
+    finally:
+        await projector.close()
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        assert (await read_checkpoint(conn, schema)).last_seq == len(raws) // 2
     finally:
         await conn.close()
 
