@@ -1,7 +1,7 @@
 """Read-side benchmark: holdings and statistics through the HTTP query API over a 1M-event log.
 
     uv run python -m bench.queries [--reuse] [--events 1000000] [--concurrency 16 64]
-        [--seconds 8] [--workers 2] [--only holdings my-credits by-status]
+        [--seconds 8] [--workers 1] [--only holdings my-credits by-status]
 
 1. Preparation (cached on disk): an embedded PostgreSQL under
    ``.registry-data/bench/queries-<events>-<developers>-<seed>/pg`` gets a synthetic, valid,
@@ -526,7 +526,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     p.add_argument("--seconds", type=float, default=8.0, help="measured seconds per run")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per run")
-    p.add_argument("--workers", type=int, default=2, help="query API worker processes")
+    p.add_argument("--workers", type=int, default=1, help="query API worker processes")
     p.add_argument(
         "--only",
         nargs="+",
