@@ -25,8 +25,9 @@ for a minimal asyncio HTTP/1.1 client; ``--server-loop uvloop`` runs the server 
 other load on the machine to drop; ``--profile`` adds cProfile passes of the processor and
 the projector and ``--profile-server`` profiles the server during the measured load (stats
 printed, ``.prof`` files next to ``latest.json``). Every CPU figure is % of one core (the
-machine has 200): client, server, our PostgreSQL, our Kafka, and ``unrelated`` (anything
-else running on the box, which makes that phase's figures unreliable).
+machine has 200): client, server (the command API in the split shape), processor and
+projector (split shape), our PostgreSQL, our Kafka, and ``unrelated`` (anything else running
+on the box, which makes that phase's figures unreliable).
 """
 
 from __future__ import annotations
