@@ -136,6 +136,10 @@ CREDIT_COLUMNS = """
 ALTER TABLE {s}.programmes ADD COLUMN IF NOT EXISTS range_start bigint;
 ALTER TABLE {s}.programmes ADD COLUMN IF NOT EXISTS range_end bigint;
 ALTER TABLE {s}.programmes ADD COLUMN IF NOT EXISTS credit_issued bigint NOT NULL DEFAULT 0;
+-- Running totals of approved transfers and recognised retirements (registry-wide statistics
+-- read these instead of aggregating every request).
+ALTER TABLE {s}.programmes ADD COLUMN IF NOT EXISTS credit_transferred bigint NOT NULL DEFAULT 0;
+ALTER TABLE {s}.programmes ADD COLUMN IF NOT EXISTS credit_retired bigint NOT NULL DEFAULT 0;
 ALTER TABLE {s}.programmes ADD COLUMN IF NOT EXISTS authorised_seq bigint;
 ALTER TABLE {s}.programmes ADD COLUMN IF NOT EXISTS authorised_at timestamptz;
 ALTER TABLE {s}.programmes ADD COLUMN IF NOT EXISTS authorisation_id text;

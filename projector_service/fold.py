@@ -9,7 +9,8 @@ batch (or a whole replay) becomes a few COPYs instead of one statement per write
   ``<table>_pkey``.
 * Plain statements are compiled from their SQL text: ``INSERT INTO t (cols) VALUES (...)``
   and ``UPDATE t SET col = value, ... WHERE <key> = $n`` (or ``<key> = ANY($n::type[])``),
-  with parameters, casts and literals (NULL, true, false, numbers) as values.
+  with parameters, casts and literals (NULL, true, false, numbers) as values, and running
+  totals as ``col = col + $n``.
 * Statements beyond that (upserts, ``INSERT ... SELECT``, the block history and the clock)
   have a hand-written operation below, next to the rule it mirrors.
 
@@ -360,13 +361,21 @@ def _compile_update(spec: TableSpec, sets: list[str], where: str) -> Op:
         raise FoldError(f"{spec.name} is never updated in place (see fold.APPEND_ONLY)")
     from_args: list[tuple[int, int]] = []
     literals: list[tuple[int, Any]] = []
+    adds: list[tuple[int, int]] = []  # col = col + $n
     for item in sets:
         col, _, value = item.partition("=")
+        col = col.strip()
+        added = _ADD.fullmatch(value.strip())
+        if added is not None:
+            if added.group(1) != col:
+                raise FoldError(f"UPDATE {spec.name}: {item.strip()!r} adds to another column")
+            adds.append((spec.col(col), int(added.group(2)) - 1))
+            continue
         arg, literal = _value(value)
         if arg is None:
-            literals.append((spec.col(col.strip()), literal))
+            literals.append((spec.col(col), literal))
         else:
-            from_args.append((spec.col(col.strip()), arg))
+            from_args.append((spec.col(col), arg))
     name = spec.name
     many = re.fullmatch(r"(\w+) = ANY\(\$(\d+)::\w+\[\]\)", where.strip())
     if many is not None:
@@ -383,6 +392,8 @@ def _compile_update(spec: TableSpec, sets: list[str], where: str) -> Op:
                         row[c] = a[i]
                     for c, v in literals:
                         row[c] = v
+                    for c, i in adds:
+                        row[c] += a[i]
 
         return Op(update_many, lambda a: ((name, k) for k in a[keys_at]))
     conds = {}
@@ -406,10 +417,13 @@ def _compile_update(spec: TableSpec, sets: list[str], where: str) -> Op:
                 row[c] = a[i]
             for c, v in literals:
                 row[c] = v
+            for c, i in adds:
+                row[c] += a[i]
 
     return Op(update, lambda a: ((name, key_of(a)),))
 
 
+_ADD = re.compile(r"(\w+) \+ \$(\d+)(?:::\w+)?")
 _INSERT = re.compile(r"INSERT INTO \{s\}\.(\w+) \(([^)]*)\) VALUES \((.*)\)")
 _UPDATE = re.compile(r"UPDATE \{s\}\.(\w+) SET (.*) WHERE (.*)")
 

@@ -31,6 +31,14 @@ SET_AUTHORISED = (
 SET_ISSUED = (
     "UPDATE {s}.programmes SET credit_issued = $2, updated_seq = $3 WHERE programme_id = $1"
 )
+ADD_TRANSFERRED = (
+    "UPDATE {s}.programmes SET credit_transferred = credit_transferred + $2, updated_seq = $3"
+    " WHERE programme_id = $1"
+)
+ADD_RETIRED = (
+    "UPDATE {s}.programmes SET credit_retired = credit_retired + $2, updated_seq = $3"
+    " WHERE programme_id = $1"
+)
 INSERT_BLOCK = (
     "INSERT INTO {s}.credit_blocks (block_id, programme_id, serial_no, range_start, range_end,"
     " account, company_id, state, vintage, parent_block_id, request_id, created_seq,"
@@ -327,6 +335,7 @@ def credits_transferred(env: EventView, e: JsonDict) -> list[Write]:
         *aef.transferred(env, e),
         *moves(env, pid, rid, e["moves"]),
         close(env, rid, APPROVED, e["comment"]),
+        Write(ADD_TRANSFERRED, (pid, e["amount"], env.seq)),
         timeline(env, pid),
     ]
 
@@ -338,6 +347,7 @@ def credits_retired(env: EventView, e: JsonDict) -> list[Write]:
         *aef.retired(env, e),
         *moves(env, pid, rid, e["moves"]),
         close(env, rid, RECOGNISED, e["comment"], omge_units=e["omge_units"]),
+        Write(ADD_RETIRED, (pid, e["amount"], env.seq)),
         timeline(env, pid),
     ]
 

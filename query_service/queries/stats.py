@@ -108,7 +108,10 @@ def programme_aggregates_sql(
     # Everyone's units: held = issued - retired (units only ever leave by retirement), so
     # only the frozen blocks are read (a partial index); one organisation's: its blocks.
     blocks_where = " WHERE b.state = 'frozen'"
-    balance = "vp.credit_issued - coalesce(req.retired, 0)"
+    balance = "vp.credit_issued - vp.credit_retired"
+    # Everyone's transfers and retirements: the projector keeps them on the programme row.
+    transferred, retired = "vp.credit_transferred", "vp.credit_retired"
+    req_cte = ""
     if me is not None:
         m = p.add(me, "int")
         conds.append(f"p.proponent_company_ids @> ARRAY[{m}]")
@@ -119,6 +122,7 @@ def programme_aggregates_sql(
         blocks_where = f" WHERE b.company_id = {m}"
         balance = "blk.balance"
         request_mine = f" AND r.from_company_id = {m}"
+        transferred, retired = "req.transferred", "req.retired"
         issued = "coalesce(iss.issued, 0)"
         issued_cte = (
             f", iss AS (SELECT t.programme_id, sum((x->>'end')::bigint - (x->>'start')::bigint"
@@ -131,29 +135,34 @@ def programme_aggregates_sql(
     if series:
         select_period = f"{period('vp.created_at', f, p)} AS period, "
         group = "1, 2"
+    if me is not None:
+        req_cte = (
+            f", req AS (SELECT r.programme_id,"
+            f" sum(r.amount) FILTER (WHERE r.kind = 'transfer' AND r.status = 'Approved')"
+            f" AS transferred,"
+            f" sum(r.amount) FILTER (WHERE r.kind = 'retirement' AND r.status = 'Recognised')"
+            f" AS retired FROM {s}.credit_requests r JOIN vp USING (programme_id)"
+            f" WHERE TRUE{request_mine} GROUP BY r.programme_id)"
+        )
     sql = (
         f"WITH vp AS (SELECT p.programme_id, p.{key} AS key, p.created_at, p.credit_issued,"
+        f" p.credit_transferred, p.credit_retired,"
         f" {est}::bigint AS credit_est FROM {s}.programmes p{where(conds)}),"
         f" blk AS (SELECT b.programme_id,"
         f" sum({UNITS}) FILTER (WHERE b.state <> 'retired') AS balance,"
         f" sum({UNITS}) FILTER (WHERE b.state = 'frozen') AS frozen"
         f" FROM {s}.credit_blocks b JOIN vp USING (programme_id)"
-        f"{blocks_where} GROUP BY b.programme_id),"
-        f" req AS (SELECT r.programme_id,"
-        f" sum(r.amount) FILTER (WHERE r.kind = 'transfer' AND r.status = 'Approved')"
-        f" AS transferred,"
-        f" sum(r.amount) FILTER (WHERE r.kind = 'retirement' AND r.status = 'Recognised')"
-        f" AS retired FROM {s}.credit_requests r JOIN vp USING (programme_id)"
-        f" WHERE TRUE{request_mine} GROUP BY r.programme_id){issued_cte}"
+        f"{blocks_where} GROUP BY b.programme_id){req_cte}{issued_cte}"
         f" SELECT {select_period}vp.key, count(*)::bigint AS count,"
         f" coalesce(sum(vp.credit_est), 0)::bigint AS credit_est,"
         f" coalesce(sum({issued}), 0)::bigint AS issued,"
         f" coalesce(sum({balance}), 0)::bigint AS balance,"
-        f" coalesce(sum(req.retired), 0)::bigint AS retired,"
-        f" coalesce(sum(req.transferred), 0)::bigint AS transferred,"
+        f" coalesce(sum({retired}), 0)::bigint AS retired,"
+        f" coalesce(sum({transferred}), 0)::bigint AS transferred,"
         f" coalesce(sum(blk.frozen), 0)::bigint AS frozen,"
         f" max(vp.created_at) AS last_created_at"
-        f" FROM vp LEFT JOIN blk USING (programme_id) LEFT JOIN req USING (programme_id)"
+        f" FROM vp LEFT JOIN blk USING (programme_id)"
+        f"{' LEFT JOIN req USING (programme_id)' if req_cte else ''}"
         f"{' LEFT JOIN iss USING (programme_id)' if issued_cte else ''}"
         f" GROUP BY {group} ORDER BY {group}"
     )

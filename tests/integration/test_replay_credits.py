@@ -108,6 +108,24 @@ async def test_fast_replay_equals_live_and_sql_on_a_generated_log(fresh_db: str)
     assert await table_digests(fresh_db, "rm_gen_sql") == live
     assert await table_digests(fresh_db, fast) == live
     assert await table_digests(fresh_db, split) == live
+    # The programmes' running totals equal the requests they sum, programme by programme.
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        rows = await conn.fetch(
+            "SELECT p.programme_id, p.credit_transferred, p.credit_retired,"
+            " coalesce(sum(r.amount) FILTER (WHERE r.kind = 'transfer'"
+            "   AND r.status = 'Approved'), 0) AS transferred,"
+            " coalesce(sum(r.amount) FILTER (WHERE r.kind = 'retirement'"
+            "   AND r.status = 'Recognised'), 0) AS retired"
+            " FROM rm_gen.programmes p LEFT JOIN rm_gen.credit_requests r USING (programme_id)"
+            " GROUP BY p.programme_id, p.credit_transferred, p.credit_retired"
+        )
+    finally:
+        await conn.close()
+    assert sum(r["transferred"] for r in rows) > 0
+    assert sum(r["retired"] for r in rows) > 0
+    for r in rows:
+        assert (r["credit_transferred"], r["credit_retired"]) == (r["transferred"], r["retired"])
 
 
 async def test_replay_of_a_log_that_does_not_chain_stops(fresh_db: str) -> None:

@@ -75,7 +75,7 @@ def test_a_split_transfer_shrinks_the_source_and_inserts_the_high_end() -> None:
     (_, req_writes), (env, writes) = writes_of(outs[0])
     assert req_writes[0].sql == credits.INSERT_REQUEST
     assert req_writes[0].args[:3] == (1, "transfer", pid)
-    aef_row, shrink, insert, close_old, open_new, close, timeline, clock = writes
+    aef_row, shrink, insert, close_old, open_new, close, total, timeline, clock = writes
     # The AEF row reads the source block before the move: units 71..100 change hands.
     assert aef_row.sql == aef.AEF_TRANSFER
     assert aef_row.args[3:8] == (
@@ -107,6 +107,7 @@ def test_a_split_transfer_shrinks_the_source_and_inserts_the_high_end() -> None:
     assert close_old.args == open_new.args == ([f"{pid}-1", f"{pid}-71"], env.seq)
     assert close.sql == credits.CLOSE_REQUEST
     assert close.args[:2] == (1, "Approved")
+    assert (total.sql, total.args) == (credits.ADD_TRANSFERRED, (pid, 30, env.seq))
     assert timeline.args[1] == pid
     assert clock.sql == history.EVENT_TIME
 
@@ -123,6 +124,8 @@ def test_a_retirement_sends_omge_and_retired_blocks_and_closes_the_request() -> 
     close = next(wr for wr in writes if wr.sql == credits.CLOSE_REQUEST)
     assert close.args[:2] == (2, "Recognised")
     assert close.args[4] == 1  # omge units
+    total = next(wr for wr in writes if wr.sql == credits.ADD_RETIRED)
+    assert total.args[1] == 50
 
 
 def test_suspension_freezes_blocks_and_the_organisation() -> None:

@@ -71,6 +71,24 @@ def test_plain_statements_compile_and_others_are_refused() -> None:
         compile_statement("INSERT INTO {s}.nowhere (a) VALUES ($1)")
 
 
+def test_running_totals_add_to_the_row_and_only_to_their_own_column() -> None:
+    s = Store()
+    s.apply([Write(credits.SET_FREEZE, (True, 4))])  # any keyed row will do: use users
+    s.apply([Write(registry.INSERT_USER, (7, 1, "a@b.c", "A", "Admin", None, True, 3, T1))])
+    add = compile_statement(
+        "UPDATE {s}.users SET created_seq = created_seq + $2, name = $3 WHERE user_id = $1"
+    )
+    add.apply(s, (7, 10, "Bea"))
+    add.apply(s, (7, 5, "Cy"))
+    users = fold.SPECS["users"]
+    row = s.keyed["users"].rows[7]
+    assert (row[users.col("created_seq")], row[users.col("name")]) == (18, "Cy")
+    with pytest.raises(FoldError, match="adds to another column"):
+        compile_statement("UPDATE {s}.users SET created_seq = updated_seq + $2 WHERE user_id = $1")
+    p = fold.SPECS["programmes"]
+    assert p.defaults[p.col("credit_transferred")] == p.defaults[p.col("credit_retired")] == 0
+
+
 def test_a_row_inserted_twice_is_refused() -> None:
     s = Store()
     w = Write(registry.INSERT_USER, (7, 1, "a@b.c", "A", "Admin", None, False, 3, T1))
