@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 import asyncpg
+import structlog
 
 from libs.eventlog.ports import EventSource, RawRecord
 from projector_service.bulk import CHUNK, SESSION_SETTINGS, CopyWriter, breathe, fold, no_gc
@@ -41,7 +42,9 @@ from projector_service.runner import (
     read_checkpoint,
     write_checkpoint,
 )
-from projector_service.schema import create_schema, index_statements
+from projector_service.schema import MODEL_VERSION, create_schema, index_statements, schema_version
+
+log = structlog.get_logger("replay")
 
 Progress = Callable[[int, int], None]
 
@@ -276,3 +279,22 @@ async def rebuild(
     finally:
         await writer_conn.close()
         await conn.close()
+
+
+async def ensure_current(
+    dsn: str, source: EventSource, live: str, *, progress: Progress | None = None
+) -> bool:
+    """Rebuild ``live`` if it holds read models of another version (after an upgrade);
+    returns whether it did. Queries keep being served from the old schema until the switch.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        version = await schema_version(conn, live)
+    finally:
+        await conn.close()
+    if version in (None, MODEL_VERSION):
+        return False
+    log.warning("read_models_outdated", schema=live, version=version, current=MODEL_VERSION)
+    _, cp, rate = await rebuild(dsn, source, live, progress=progress)
+    log.info("read_models_rebuilt", schema=live, seq=cp.last_seq, events_per_s=round(rate))
+    return True

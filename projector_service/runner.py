@@ -31,7 +31,12 @@ from projector_service.fold import FoldError, Store, flush, keys_to_load, load
 from projector_service.projections.catalogue import project
 from projector_service.projections.view import EventView
 from projector_service.projections.writes import Write
-from projector_service.schema import create_schema
+from projector_service.schema import (
+    MODEL_VERSION,
+    ReadModelsOutdated,
+    create_schema,
+    schema_version,
+)
 
 __all__ = [
     "PROJECTION",
@@ -245,7 +250,17 @@ class Projector:
         self._gc = DeferredGC()
 
     async def start(self) -> None:
+        """Connect, create what is missing of the schema, seek to the checkpoint. Refuses
+        (``ReadModelsOutdated``) a schema built by another read-model version: applying
+        events to it would mix two meanings; ``replay.ensure_current`` rebuilds it."""
         self._conn = await asyncpg.connect(self.dsn)
+        version = await schema_version(self._conn, self.schema)
+        if version not in (None, MODEL_VERSION):
+            await self.close()
+            raise ReadModelsOutdated(
+                f"{self.schema} holds read models of version {version}, this build writes"
+                f" version {MODEL_VERSION}: rebuild them with `registry replay`"
+            )
         await create_schema(self._conn, self.schema)
         self.checkpoint = await read_checkpoint(self._conn, self.schema)
         await self.source.seek(self.checkpoint.next_position)

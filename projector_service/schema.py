@@ -154,10 +154,42 @@ def index_statements(schema: str) -> list[str]:
     return [" ".join(stmt.split()) for stmt in text.split(";") if stmt.strip()]
 
 
+# The read models' version, stamped on every schema built. Bump it whenever what the
+# projections write changes (a table, a column, or how a value is computed): a schema of
+# another version is rebuilt by replay before the projector applies anything to it
+# (``replay.ensure_current``). ``MODEL_DDL_SHA256`` makes a test fail when the DDL changes
+# without a bump.
+MODEL_VERSION = 2
+MODEL_DDL_SHA256 = "3b69753d75d1fd5f33d5eb38b1bf26ac56573afeb5630216081a87c121b1bc47"
+_STAMP = "registry read models, version "
+
+
+class ReadModelsOutdated(RuntimeError):
+    """The schema was built by another read-model version: it must be rebuilt (replay)."""
+
+
+async def schema_version(conn: asyncpg.Connection, schema: str) -> int | None:
+    """The version stamped on ``schema``: None if it does not exist, 0 if it has no stamp
+    (built before versions were stamped)."""
+    row = await conn.fetchrow(
+        "SELECT obj_description(oid, 'pg_namespace') AS stamp FROM pg_namespace WHERE nspname = $1",
+        schema,
+    )
+    if row is None:
+        return None
+    stamp = row["stamp"] or ""
+    return int(stamp[len(_STAMP) :]) if stamp.startswith(_STAMP) else 0
+
+
 async def create_schema(conn: asyncpg.Connection, schema: str, *, indexes: bool = True) -> None:
+    """Create the read-model tables (what is missing of them); a new schema is stamped with
+    ``MODEL_VERSION``, an existing one keeps its stamp."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7310002)")
+        new = await schema_version(conn, schema) is None
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        if new:
+            await conn.execute(f"COMMENT ON SCHEMA {schema} IS '{_STAMP}{MODEL_VERSION}'")
         await conn.execute(TABLES.format(s=schema))
         await conn.execute(COLUMNS.format(s=schema))
         if indexes:

@@ -28,6 +28,7 @@ from command_service.application.processor import Processor
 from libs.http.health import health_router
 from libs.mail.settings import transport_from_settings
 from libs.settings import RegistrySettings
+from projector_service.replay import ensure_current
 from projector_service.runner import Projector
 from projector_service.schema import create_schema, live_schema
 from query_service.api.app import create_query_app
@@ -124,8 +125,18 @@ async def run_processor(settings: RegistrySettings) -> None:
     await _serve_http(app, settings, settings.port, [task])
 
 
+async def _current_models(settings: RegistrySettings, dsn: str, schema: str) -> None:
+    """Rebuild read models left by another version before anything reads or extends them."""
+    source = event_source(settings, dsn)
+    try:
+        await ensure_current(dsn, source, schema)
+    finally:
+        await source.close()
+
+
 async def run_projector(settings: RegistrySettings) -> None:
     async with database(settings) as dsn:
+        await _current_models(settings, dsn, live_schema(settings.registry))
         projector = Projector(
             event_source(settings, dsn), dsn, settings.registry, live_schema(settings.registry)
         )

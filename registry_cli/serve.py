@@ -29,6 +29,7 @@ from command_service.application.ports import CommandBus, ProcessorLog
 from command_service.application.processor import Processor
 from libs.settings import RegistrySettings
 from projector_service.notifications.service import Notifications, start_notifications
+from projector_service.replay import ensure_current
 from projector_service.runner import Projector
 from projector_service.schema import create_schema, live_schema
 from query_service.api.deps import QueryDeps
@@ -116,6 +117,11 @@ async def start_registry(settings: RegistrySettings, dsn: str) -> Running:
         outcome = await initialise(settings, bus, credentials)
         root_password = outcome.root_password
     schema = live_schema(registry)
+    models_source = event_source(settings, dsn)
+    try:
+        await ensure_current(dsn, models_source, schema)  # after an upgrade: rebuild first
+    finally:
+        await models_source.close()
     conn = await asyncpg.connect(dsn)
     try:
         await create_schema(conn, schema)

@@ -23,9 +23,15 @@ from libs.eventlog.topics import Topics
 from libs.eventlog.verify import verify_log
 from projector_service import runner
 from projector_service.decode import START
-from projector_service.replay import rebuild
+from projector_service.replay import ensure_current, rebuild
 from projector_service.runner import ProjectionStopped, Projector, apply_batch, read_checkpoint
-from projector_service.schema import create_schema, live_schema
+from projector_service.schema import (
+    MODEL_VERSION,
+    ReadModelsOutdated,
+    create_schema,
+    live_schema,
+    schema_version,
+)
 from tests.integration.harness import (
     developer_env,
     init_env,
@@ -226,6 +232,41 @@ async def test_a_bad_event_in_the_batch_read_ahead_stops_after_the_good_batch_co
         assert (await read_checkpoint(conn, schema)).last_seq == len(raws) // 2
     finally:
         await conn.close()
+
+
+async def test_read_models_of_another_version_are_refused_then_rebuilt(
+    fresh_db: str, unique_registry: str
+) -> None:
+    reg = unique_registry
+    await fill_embedded_log(fresh_db, reg, n=5)
+    schema = live_schema(reg)
+    await project_all(PgEventSource(fresh_db, reg), fresh_db, reg, schema)
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        assert await schema_version(conn, schema) == MODEL_VERSION
+        # As an older build left it: an older stamp, and a value that build computed wrong.
+        await conn.execute(f"COMMENT ON SCHEMA {schema} IS 'registry read models, version 1'")
+        await conn.execute(f"UPDATE {schema}.programmes SET title = 'stale'")
+    finally:
+        await conn.close()
+    with pytest.raises(ReadModelsOutdated, match="version 1"):
+        await Projector(PgEventSource(fresh_db, reg), fresh_db, reg, schema).start()
+    source = PgEventSource(fresh_db, reg)
+    try:
+        assert await ensure_current(fresh_db, source, schema)
+        assert not await ensure_current(fresh_db, source, schema)
+    finally:
+        await source.close()
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        assert await schema_version(conn, schema) == MODEL_VERSION
+        assert (
+            await conn.fetchval(f"SELECT count(*) FROM {schema}.programmes WHERE title = 'stale'")
+            == 0
+        )
+    finally:
+        await conn.close()
+    assert await table_digests(fresh_db, schema) == await oracle(fresh_db, reg)
 
 
 async def test_replay_equals_live_and_is_deterministic(fresh_db: str, unique_registry: str) -> None:
