@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import orjson
+import structlog
+from pydantic import ValidationError
 
-from command_service.application.ports import ProcessorLog
+from command_service.application.ports import ProcessorLog, Snapshot
 from command_service.domain.evolve import evolve
-from command_service.domain.state import Processed, RegistryState, load_state
+from command_service.domain.state import Processed, RegistryState, SnapshotOutdated, load_state
 from schemas.codec import decode_event, decode_result, event_payload
 from schemas.hashing import chain_hash
+
+logger = structlog.get_logger("restore")
 
 
 class CorruptLog(RuntimeError):
@@ -46,14 +50,24 @@ def apply_event_bytes(state: RegistryState, raw: bytes) -> None:
     state.last_hash = env.hash
 
 
-async def restore(log: ProcessorLog, registry: str) -> Restored:
-    snap = await log.latest_snapshot()
+def _from_snapshot(snap: Snapshot | None, registry: str) -> tuple[RegistryState, int, int]:
+    """The snapshot's state and log positions, or the empty state at position 0 when there
+    is no snapshot or it cannot be used (another state version, unreadable, another
+    registry): snapshots are a shortcut, the log alone is always enough."""
     if snap is not None:
-        state = load_state(snap.state)
-        events_pos, results_pos = snap.events_position, snap.results_position
-    else:
-        state = RegistryState(registry=registry)
-        events_pos = results_pos = 0
+        try:
+            state = load_state(snap.state)
+        except (SnapshotOutdated, ValidationError) as exc:
+            logger.warning("snapshot_ignored", seq=snap.seq, reason=str(exc)[:200])
+        else:
+            if state.registry == registry:
+                return state, snap.events_position, snap.results_position
+            logger.warning("snapshot_ignored", seq=snap.seq, reason=f"registry {state.registry}")
+    return RegistryState(registry=registry), 0, 0
+
+
+async def restore(log: ProcessorLog, registry: str) -> Restored:
+    state, events_pos, results_pos = _from_snapshot(await log.latest_snapshot(), registry)
     replayed = 0
     async for batch in log.read_events(events_pos):
         for rec in batch:

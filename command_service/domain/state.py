@@ -178,10 +178,26 @@ class RegistryState:
 
 _ADAPTER: TypeAdapter[RegistryState] = TypeAdapter(RegistryState)
 
+# The shape of the state in snapshots. Bump it whenever ``RegistryState`` (or anything in it)
+# changes shape or meaning: a snapshot of another version is not loaded, and the processor
+# restores from the log instead (snapshots are only a shortcut). ``STATE_SCHEMA_SHA256``
+# makes a test fail when the shape changes without a bump.
+STATE_VERSION = 1
+STATE_SCHEMA_SHA256 = "22ee2bffc789254612606a6cbf6d2e2a4a4f6e9bbfd3950a3eec3f795dd4ec0e"
+_SNAPSHOT_HEAD = b'{"state_version":%d,"state":' % STATE_VERSION
+
+
+class SnapshotOutdated(ValueError):
+    """A snapshot written for another state version (or before versions were written)."""
+
 
 def dump_state(state: RegistryState) -> bytes:
-    return _ADAPTER.dump_json(state)
+    """The state as a versioned snapshot: ``{"state_version": n, "state": {...}}``."""
+    return _SNAPSHOT_HEAD + _ADAPTER.dump_json(state) + b"}"
 
 
 def load_state(raw: bytes) -> RegistryState:
-    return _ADAPTER.validate_json(raw)
+    """The state of a snapshot of this ``STATE_VERSION``; ``SnapshotOutdated`` otherwise."""
+    if not (raw.startswith(_SNAPSHOT_HEAD) and raw.endswith(b"}")):
+        raise SnapshotOutdated(f"not a state snapshot of version {STATE_VERSION}")
+    return _ADAPTER.validate_json(raw[len(_SNAPSHOT_HEAD) : -1])
