@@ -60,7 +60,66 @@ def problem_response(
     )
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details; `code` is stable and machine-readable.",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string", "description": "`urn:registry:problem:<code>`"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "code": {"type": "string", "description": "e.g. `request.invalid`, `auth.forbidden`"},
+        "detail": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI schema what refusals really look like.
+
+    FastAPI documents a 422 ``HTTPValidationError`` as ``application/json``; this API
+    answers every refusal and error as problem+json (see the handlers below). Every
+    operation's 422 becomes a Problem, and a ``default`` response covers the other
+    statuses (401, 403, 404, 409, 413, 429, 503...).
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if "422" in responses:
+                responses["422"] = _problem_response(
+                    "The request is not valid (`request.invalid`) or a rule refused it."
+                )
+            responses.setdefault(
+                "default", _problem_response("Refused or failed: problem+json with a `code`.")
+            )
+    return schema
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     async def on_problem(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

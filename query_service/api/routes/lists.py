@@ -165,7 +165,12 @@ def collection_router(
     )
     page_model: Any = Page[model]  # type: ignore[valid-type]
     router.add_api_route(
-        f"/{path}", list_get, methods=["GET"], response_model=page_model, description=doc
+        f"/{path}",
+        list_get,
+        methods=["GET"],
+        response_model=page_model,
+        description=doc,
+        responses=CSV_TOO,
     )
     router.add_api_route(
         f"/{path}.csv",
@@ -180,8 +185,15 @@ def collection_router(
         methods=["POST"],
         response_model=page_model,
         description=f"{summary} The JSON form (AND/OR groups, QueryDto).",
+        responses=CSV_TOO,
     )
     return router
+
+
+# With ``format=csv`` a list answers text/csv instead of the JSON page.
+CSV_TOO: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
+}
 
 
 def fixed_condition(coll: Collection, field: str, op: str, value: Any) -> Node:
