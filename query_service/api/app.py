@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, FastAPI
 
 from libs.http.health import health_router
+from libs.http.limits import BodySizeLimit
 from libs.http.problems import install_problem_handlers
 from query_service.api.deps import QueryDeps
 from query_service.api.fastpath import FastReads
@@ -34,4 +35,5 @@ def create_query_app(deps: QueryDeps, ready_checks: dict[str, Callable[[], bool]
     for router in query_routers():
         app.include_router(router)
     app.include_router(health_router(ready_checks))
+    app.add_middleware(BodySizeLimit)  # POST /query bodies: the same 256 KiB as commands
     return app
