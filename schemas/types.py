@@ -14,13 +14,15 @@ MAX_LIST = 100
 RegistryId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 CommandId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# No NUL: PostgreSQL text cannot hold it, so an accepted NUL would stop the projector.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NO_NUL)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
 Email = Annotated[
     str,
     StringConstraints(
-        pattern=r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}$",
+        pattern=r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,189}\.[^@\s\x00]{1,63}$",
         max_length=MAX_EMAIL,
         to_lower=True,
     ),
@@ -28,7 +30,7 @@ Email = Annotated[
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{2,32}$")]
 TaxId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/._-]{1,64}$")]
 CreditUnit = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,16}$")]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S{1,2040}$")]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x00]{1,2040}$")]
 # A whole number of credits (1 credit = 1 tCO2e). Bounded so sums never leave int64.
 Credits = Annotated[int, Field(ge=1, le=10**12)]
 EpochSeconds = Annotated[int, Field(ge=0, le=253402300799)]

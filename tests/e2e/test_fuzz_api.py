@@ -38,6 +38,7 @@ from e2e_helpers import (
     PROBLEM,
     Developer,
     bearer,
+    developer_body,
     open_registry,
     register_developer,
     root_token,
@@ -412,3 +413,27 @@ async def test_raw_bodies(surface: Surface) -> None:
 # turn the reads and raw bodies above into 401s.
 async def test_fuzz_command_api(surface: Surface) -> None:
     await _fuzz(surface, surface.command, COMMAND_CHECKS)
+
+
+async def test_poison_values_in_valid_bodies(surface: Surface) -> None:
+    """Values JSON allows but PostgreSQL or the log cannot hold, inside otherwise valid bodies."""
+    failures: list[str] = []
+    for label, raw_name in [
+        ("NUL", r'"Dev \u0000 Ltd"'),
+        ("lone surrogate", r'"Dev \ud800 Ltd"'),
+        ("huge int", "1" + "0" * 30),
+    ]:
+        valid = developer_body()
+        body = json.dumps(valid).replace(json.dumps(valid["name"]), raw_name, 1)
+        before = surface.last_seq()
+        r = await surface.command.post(
+            "/v1/organisations",
+            content=body.encode(),
+            headers={**bearer(surface.root), "Content-Type": "application/json"},
+        )
+        failures.extend(f"{label}: {w}" for w in problems_in(r, before, surface.last_seq()))
+        if r.status_code < 400:
+            failures.append(f"{label}: accepted {r.status_code}")
+        elif r.json()["code"] == "request.invalid":
+            assert any(e["loc"][-1] == "name" for e in r.json().get("errors", [])), r.text
+    assert not failures, "\n".join(failures)
