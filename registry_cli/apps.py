@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from command_service.api.app import command_routers
 from command_service.api.deps import CommandDeps
+from command_service.api.fastpath import FastCommands
 from libs.http.health import health_router
 from libs.http.limits import BodySizeLimit
 from libs.http.problems import install_problem_handlers
@@ -35,4 +36,5 @@ def all_in_one_app(
     app.include_router(health_router(ready_checks))
     app.add_middleware(BodySizeLimit)
     app.add_middleware(FastReads, deps=query)  # cached reads the short way (fastpath.py)
+    app.add_middleware(FastCommands, routers=command_routers())  # commands the short way
     return app

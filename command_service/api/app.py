@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, FastAPI
 
 from command_service.api.deps import CommandDeps
+from command_service.api.fastpath import FastCommands
 from command_service.api.routes import (
     auth,
     credits,
@@ -48,4 +49,5 @@ def create_command_app(deps: CommandDeps, ready_checks: dict[str, Callable[[], b
         app.include_router(router)
     app.include_router(health_router(ready_checks))
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(FastCommands, routers=command_routers())  # the short way (fastpath.py)
     return app

@@ -8,32 +8,37 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY_BYTES = 256 * 1024
 
 
+async def send_too_large(send: Send, max_bytes: int) -> None:
+    """Answer 413 problem+json: the body is larger than ``max_bytes``."""
+    body = orjson.dumps(
+        {
+            "type": "urn:registry:problem:request.too_large",
+            "title": f"The request body is larger than {max_bytes} bytes.",
+            "status": 413,
+            "code": "request.too_large",
+            "max_bytes": max_bytes,
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def _reject(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "type": "urn:registry:problem:request.too_large",
-                "title": f"The request body is larger than {self.max_bytes} bytes.",
-                "status": 413,
-                "code": "request.too_large",
-                "max_bytes": self.max_bytes,
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_too_large(send, self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
