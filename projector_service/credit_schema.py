@@ -151,13 +151,18 @@ CREATE UNIQUE INDEX IF NOT EXISTS credit_blocks_pkey ON {s}.credit_blocks (block
 CREATE UNIQUE INDEX IF NOT EXISTS credit_blocks_start ON {s}.credit_blocks (range_start);
 CREATE INDEX IF NOT EXISTS credit_blocks_programme
     ON {s}.credit_blocks (programme_id, range_start);
+-- Covering: an organisation's balances (my-credits, holdings totals) by index-only scans.
 CREATE INDEX IF NOT EXISTS credit_blocks_company
-    ON {s}.credit_blocks (company_id, programme_id);
+    ON {s}.credit_blocks (company_id, programme_id)
+    INCLUDE (account, state, range_start, range_end);
 CREATE INDEX IF NOT EXISTS credit_blocks_account ON {s}.credit_blocks (account, programme_id);
 CREATE UNIQUE INDEX IF NOT EXISTS credit_requests_pkey ON {s}.credit_requests (request_id);
 CREATE INDEX IF NOT EXISTS credit_requests_kind ON {s}.credit_requests (kind, request_id);
-CREATE INDEX IF NOT EXISTS credit_requests_from ON {s}.credit_requests (from_company_id);
-CREATE INDEX IF NOT EXISTS credit_requests_to ON {s}.credit_requests (to_company_id);
+-- Covering: what an organisation sent, received and retired, by index-only scans.
+CREATE INDEX IF NOT EXISTS credit_requests_from
+    ON {s}.credit_requests (from_company_id, kind, status) INCLUDE (amount);
+CREATE INDEX IF NOT EXISTS credit_requests_to
+    ON {s}.credit_requests (to_company_id, kind, status) INCLUDE (amount);
 CREATE UNIQUE INDEX IF NOT EXISTS certifications_pkey
     ON {s}.certifications (programme_id, certifier_id);
 CREATE UNIQUE INDEX IF NOT EXISTS mitigation_actions_pkey ON {s}.mitigation_actions (action_id);

@@ -234,14 +234,17 @@ async def my_credits(
         f" GROUP BY b.account ORDER BY b.account",
         v.company_id,
     )
+    # Three sums, each an index-only scan of credit_requests_from / _to.
     moved = await conn.fetchrow(
-        f"SELECT coalesce(sum(amount) FILTER (WHERE kind = 'transfer' AND status = 'Approved'"
-        f" AND from_company_id = $1), 0)::bigint AS sent,"
-        f" coalesce(sum(amount) FILTER (WHERE kind = 'transfer' AND status = 'Approved'"
-        f" AND to_company_id = $1), 0)::bigint AS received,"
-        f" coalesce(sum(amount) FILTER (WHERE kind = 'retirement' AND status = 'Recognised'"
-        f" AND from_company_id = $1), 0)::bigint AS retired"
-        f" FROM {s}.credit_requests WHERE $1 IN (from_company_id, to_company_id)",
+        f"SELECT (SELECT coalesce(sum(amount), 0) FROM {s}.credit_requests"
+        f"   WHERE from_company_id = $1 AND kind = 'transfer' AND status = 'Approved')::bigint"
+        f"   AS sent,"
+        f" (SELECT coalesce(sum(amount), 0) FROM {s}.credit_requests"
+        f"   WHERE to_company_id = $1 AND kind = 'transfer' AND status = 'Approved')::bigint"
+        f"   AS received,"
+        f" (SELECT coalesce(sum(amount), 0) FROM {s}.credit_requests"
+        f"   WHERE from_company_id = $1 AND kind = 'retirement' AND status = 'Recognised')::bigint"
+        f"   AS retired",
         v.company_id,
     )
     rows = [dict(r) for r in accounts]
