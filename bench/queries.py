@@ -75,7 +75,7 @@ from libs.auth.tokens import issue_access_token
 from libs.eventlog.pg_log import PgEventSource
 from libs.localinfra.kafka_broker import free_port
 from libs.localinfra.postgres import LocalPostgres
-from projector_service.replay import rebuild
+from projector_service.replay import ensure_current, rebuild
 from projector_service.schema import create_schema, live_schema
 
 REGISTRY = "qbench"
@@ -125,10 +125,18 @@ async def prepare(spec: DataSpec, reuse: bool) -> tuple[LocalPostgres, str, dict
         meta = json.loads(meta_path.read_text())
         if log_seq and log_seq == applied == meta["last_seq"]:
             t0 = time.perf_counter()
+            source = PgEventSource(pg.dsn, REGISTRY)
+            try:  # read models of an older version are rebuilt, as the projector would
+                rebuilt = await ensure_current(pg.dsn, source, schema)
+            finally:
+                await source.close()
+            if rebuilt:
+                print("== read models of an older version: rebuilt by replay", flush=True)
             conn = await asyncpg.connect(pg.dsn)
             try:
                 await create_schema(conn, schema)  # indexes added to the DDL since
-                await conn.execute(f"ANALYZE {schema}.credit_blocks")
+                analyse = "VACUUM ANALYZE" if rebuilt else f"ANALYZE {schema}.credit_blocks"
+                await conn.execute(analyse)
             finally:
                 await conn.close()
             print(
