@@ -135,7 +135,16 @@ def programme_aggregates_sql(
     if series:
         select_period = f"{period('vp.created_at', f, p)} AS period, "
         group = "1, 2"
+    # Everyone's: only frozen blocks are read, all of them frozen (an index-only scan of the
+    # partial index credit_blocks_frozen); one organisation's: its blocks, by state.
+    block_sums = f"NULL::bigint AS balance, sum({UNITS}) AS frozen"
+    blocks_join = ""  # frozen blocks are few: all of them, then the join below
     if me is not None:
+        blocks_join = " JOIN vp USING (programme_id)"
+        block_sums = (
+            f"sum({UNITS}) FILTER (WHERE b.state <> 'retired') AS balance,"
+            f" sum({UNITS}) FILTER (WHERE b.state = 'frozen') AS frozen"
+        )
         req_cte = (
             f", req AS (SELECT r.programme_id,"
             f" sum(r.amount) FILTER (WHERE r.kind = 'transfer' AND r.status = 'Approved')"
@@ -148,10 +157,8 @@ def programme_aggregates_sql(
         f"WITH vp AS (SELECT p.programme_id, p.{key} AS key, p.created_at, p.credit_issued,"
         f" p.credit_transferred, p.credit_retired,"
         f" {est}::bigint AS credit_est FROM {s}.programmes p{where(conds)}),"
-        f" blk AS (SELECT b.programme_id,"
-        f" sum({UNITS}) FILTER (WHERE b.state <> 'retired') AS balance,"
-        f" sum({UNITS}) FILTER (WHERE b.state = 'frozen') AS frozen"
-        f" FROM {s}.credit_blocks b JOIN vp USING (programme_id)"
+        f" blk AS (SELECT b.programme_id, {block_sums}"
+        f" FROM {s}.credit_blocks b{blocks_join}"
         f"{blocks_where} GROUP BY b.programme_id){req_cte}{issued_cte}"
         f" SELECT {select_period}vp.key, count(*)::bigint AS count,"
         f" coalesce(sum(vp.credit_est), 0)::bigint AS credit_est,"
