@@ -1,11 +1,14 @@
 """The broker SIGKILLed in the middle of a stream of commands, then started again on the same
-data (limits-and-faults.md B4 #1): no acknowledged command is lost or applied twice, the log
-stays dense and chained, and the processor and the API's bus resume on their own."""
+data (limits-and-faults.md B4 #1), or frozen (SIGSTOP) mid-stream for longer than the
+producer's request timeout, then thawed (B4 #2; whether a commit was in flight at the freeze
+depends on timing): no acknowledged command is lost or applied twice, no transaction is torn,
+the log stays dense and chained, and the processor and the API's bus resume on their own."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -28,12 +31,41 @@ from tests.integration.harness import (
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="session")]
 
 N = 120
+# Longer than the processor producer's request timeout (30 s): its commit in flight fails.
+FREEZE_S = 33.0
 # Liveness: after the broker is back, every command is decided within this many seconds.
 RESUME_WITHIN_S = 120.0
 
 
 async def test_broker_killed_mid_stream_loses_and_duplicates_nothing(
     kafka_broker: KafkaBroker, unique_registry: str, tmp_path: Path
+) -> None:
+    async def crash() -> None:
+        kafka_broker.kill()  # SIGKILL: open transactions, unacknowledged sends, all cut
+        await asyncio.sleep(2)
+        await kafka_broker.start()  # same data dir, same ports
+
+    await stream_through_a_fault(kafka_broker, unique_registry, tmp_path, crash)
+
+
+async def test_broker_frozen_past_the_request_timeout_tears_nothing(
+    kafka_broker: KafkaBroker, unique_registry: str, tmp_path: Path
+) -> None:
+    async def freeze() -> None:
+        kafka_broker.pause()  # requests in flight wait past their timeout
+        try:
+            await asyncio.sleep(FREEZE_S)
+        finally:
+            kafka_broker.resume()
+
+    await stream_through_a_fault(kafka_broker, unique_registry, tmp_path, freeze)
+
+
+async def stream_through_a_fault(
+    kafka_broker: KafkaBroker,
+    unique_registry: str,
+    tmp_path: Path,
+    fault: Callable[[], Awaitable[None]],
 ) -> None:
     reg = unique_registry
     bootstrap = kafka_broker.bootstrap
@@ -61,9 +93,7 @@ async def test_broker_killed_mid_stream_loses_and_duplicates_nothing(
         tasks = [asyncio.create_task(one(i)) for i in range(N)]
         while accepted < N // 3:
             await asyncio.sleep(0.01)
-        kafka_broker.kill()  # SIGKILL: open transactions, unacknowledged sends, all cut
-        await asyncio.sleep(2)
-        await kafka_broker.start()  # same data dir, same ports
+        await fault()
         restarted = time.monotonic()
         seqs = await asyncio.wait_for(asyncio.gather(*tasks), RESUME_WITHIN_S + 60)
         assert time.monotonic() - restarted < RESUME_WITHIN_S
