@@ -18,8 +18,12 @@ from pathlib import Path
 import asyncpg
 
 from command_service.application.ports import CommandBus, ResultTimeout
+from libs.eventlog.kafka_source import KafkaEventSource
 from libs.eventlog.ports import EventSource
+from libs.eventlog.topics import Topics
+from libs.eventlog.verify import verify_log
 from projector_service.schema import MODEL_TABLES
+from schemas.codec import decode_event
 from schemas.commands.organisation import FirstAdmin, RegisterOrganisation
 from schemas.commands.programme import CreateProgramme, ProgrammePropertiesInput
 from schemas.commands.registry import InitialiseRegistry
@@ -205,3 +209,21 @@ async def running(task_coro: object) -> AsyncIterator[asyncio.Task[None]]:
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
+
+
+async def assert_programmes_created_once(
+    bootstrap: str, registry: str, n: int, seqs: list[int]
+) -> None:
+    """After a fault: the log is dense and verifies, ``programme_env(registry, i)`` for i < n
+    each created exactly one programme, at the seqs its callers were told."""
+    source = KafkaEventSource(bootstrap, Topics(registry).events)
+    try:
+        events = [decode_event(e) for e in await read_all(source)]
+        report = await verify_log(source, registry=registry)
+    finally:
+        await source.close()
+    assert report.ok, report
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    created = [e for e in events if e.type == "ProgrammeCreated"]
+    assert sorted(e.payload["external_id"] for e in created) == sorted(f"EXT-{i}" for i in range(n))
+    assert sorted(seqs) == sorted(e.seq for e in created)

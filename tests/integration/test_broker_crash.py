@@ -14,16 +14,12 @@ from pathlib import Path
 import pytest
 
 from command_service.adapters.kafka_bus import KafkaCommandBus
-from libs.eventlog.kafka_source import KafkaEventSource
-from libs.eventlog.topics import Topics
-from libs.eventlog.verify import verify_log
 from libs.localinfra.kafka_broker import KafkaBroker
-from schemas.codec import decode_event
 from tests.integration.harness import (
+    assert_programmes_created_once,
     developer_env,
     init_env,
     programme_env,
-    read_all,
     start_processor_process,
     submit_until_decided,
 )
@@ -101,14 +97,4 @@ async def stream_through_a_fault(
     finally:
         await bus.close()
         proc.kill()
-    source = KafkaEventSource(bootstrap, Topics(reg).events)
-    try:
-        events = [decode_event(e) for e in await read_all(source)]
-        report = await verify_log(source, registry=reg)
-    finally:
-        await source.close()
-    assert report.ok, report
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    created = [e for e in events if e.type == "ProgrammeCreated"]
-    assert sorted(e.payload["external_id"] for e in created) == sorted(f"EXT-{i}" for i in range(N))
-    assert sorted(seqs) == sorted(e.seq for e in created)
+    await assert_programmes_created_once(bootstrap, reg, N, seqs)

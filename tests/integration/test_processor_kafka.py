@@ -21,6 +21,7 @@ from libs.eventlog.topics import Topics
 from libs.eventlog.verify import verify_log
 from schemas.codec import decode_event
 from tests.integration.harness import (
+    assert_programmes_created_once,
     developer_env,
     init_env,
     programme_env,
@@ -183,16 +184,7 @@ async def test_processor_killed_mid_stream_loses_and_duplicates_nothing(
         proc.kill()
         if second is not None:
             second.kill()
-    events = [decode_event(e) for e in await events_of(kafka_bootstrap, reg)]
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    created = [e for e in events if e.type == "ProgrammeCreated"]
-    assert sorted(e.payload["external_id"] for e in created) == sorted(f"EXT-{i}" for i in range(n))
-    assert sorted(seqs) == sorted(e.seq for e in created)
-    source = KafkaEventSource(kafka_bootstrap, Topics(reg).events)
-    try:
-        assert (await verify_log(source, registry=reg)).ok
-    finally:
-        await source.close()
+    await assert_programmes_created_once(kafka_bootstrap, reg, n, seqs)
 
 
 async def test_a_zombie_processor_is_fenced(

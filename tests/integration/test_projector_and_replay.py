@@ -83,6 +83,15 @@ async def oracle(dsn: str, registry: str) -> dict[str, tuple[int, str]]:
     return await table_digests(dsn, schema)
 
 
+async def stored_seq(dsn: str, schema: str) -> int:
+    """The last seq the schema's checkpoint says is applied."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return (await read_checkpoint(conn, schema)).last_seq
+    finally:
+        await conn.close()
+
+
 async def test_projector_crash_after_db_commit_is_harmless(
     fresh_db: str, unique_registry: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,11 +125,7 @@ async def test_projector_crash_after_db_commit_is_harmless(
         finally:
             await projector.close()
     assert crashes == 3
-    conn = await asyncpg.connect(fresh_db)
-    try:
-        assert (await read_checkpoint(conn, schema)).last_seq == last_seq
-    finally:
-        await conn.close()
+    assert await stored_seq(fresh_db, schema) == last_seq
     assert await table_digests(fresh_db, schema) == await oracle(fresh_db, reg)
 
 
@@ -227,11 +232,7 @@ async def test_a_bad_event_in_the_batch_read_ahead_stops_after_the_good_batch_co
         assert projector.checkpoint.last_seq == len(raws) // 2
     finally:
         await projector.close()
-    conn = await asyncpg.connect(fresh_db)
-    try:
-        assert (await read_checkpoint(conn, schema)).last_seq == len(raws) // 2
-    finally:
-        await conn.close()
+    assert await stored_seq(fresh_db, schema) == len(raws) // 2
 
 
 async def test_read_models_of_another_version_are_refused_then_rebuilt(
