@@ -227,3 +227,31 @@ async def assert_programmes_created_once(
     created = [e for e in events if e.type == "ProgrammeCreated"]
     assert sorted(e.payload["external_id"] for e in created) == sorted(f"EXT-{i}" for i in range(n))
     assert sorted(seqs) == sorted(e.seq for e in created)
+
+
+class ProgrammeStream:
+    """``n`` CreateProgramme commands submitted by 16 concurrent clients, each retried with
+    its command id until decided (so it applies at most once); ``accepted`` counts them."""
+
+    def __init__(self, bus: CommandBus, registry: str, n: int, **submit: float) -> None:
+        self.accepted = 0
+        self._sem = asyncio.Semaphore(16)
+        self._bus, self._registry, self._submit = bus, registry, submit
+        self.tasks = [asyncio.create_task(self._one(i)) for i in range(n)]
+
+    async def _one(self, i: int) -> int:
+        async with self._sem:
+            res = await submit_until_decided(
+                self._bus, programme_env(self._registry, i), **self._submit
+            )
+        self.accepted += 1
+        assert res.status == "accepted", res
+        assert res.last_seq is not None
+        return res.last_seq
+
+    async def reached(self, count: int) -> None:
+        while self.accepted < count:
+            await asyncio.sleep(0.01)
+
+    async def seqs(self, timeout_s: float) -> list[int]:
+        return list(await asyncio.wait_for(asyncio.gather(*self.tasks), timeout_s))

@@ -16,10 +16,10 @@ import pytest
 from command_service.adapters.kafka_bus import KafkaCommandBus
 from libs.localinfra.kafka_broker import KafkaBroker
 from tests.integration.harness import (
+    ProgrammeStream,
     assert_programmes_created_once,
     developer_env,
     init_env,
-    programme_env,
     start_processor_process,
     submit_until_decided,
 )
@@ -71,27 +71,11 @@ async def stream_through_a_fault(
     try:
         await submit_until_decided(bus, init_env(reg), deadline_s=90)
         await submit_until_decided(bus, developer_env(reg), deadline_s=60)
-        sem = asyncio.Semaphore(16)
-        accepted = 0
-
-        async def one(i: int) -> int:
-            nonlocal accepted
-            async with sem:
-                # Retried with the same command id until decided: applies at most once.
-                res = await submit_until_decided(
-                    bus, programme_env(reg, i), timeout_s=3, deadline_s=300
-                )
-            accepted += 1
-            assert res.status == "accepted", res
-            assert res.last_seq is not None
-            return res.last_seq
-
-        tasks = [asyncio.create_task(one(i)) for i in range(N)]
-        while accepted < N // 3:
-            await asyncio.sleep(0.01)
+        stream = ProgrammeStream(bus, reg, N, timeout_s=3, deadline_s=300)
+        await stream.reached(N // 3)
         await fault()
         restarted = time.monotonic()
-        seqs = await asyncio.wait_for(asyncio.gather(*tasks), RESUME_WITHIN_S + 60)
+        seqs = await stream.seqs(RESUME_WITHIN_S + 60)
         assert time.monotonic() - restarted < RESUME_WITHIN_S
         assert proc.proc.poll() is None, "the processor process should survive the outage"
     finally:

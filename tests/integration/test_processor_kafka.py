@@ -21,6 +21,7 @@ from libs.eventlog.topics import Topics
 from libs.eventlog.verify import verify_log
 from schemas.codec import decode_event
 from tests.integration.harness import (
+    ProgrammeStream,
     assert_programmes_created_once,
     developer_env,
     init_env,
@@ -161,24 +162,11 @@ async def test_processor_killed_mid_stream_loses_and_duplicates_nothing(
     try:
         await submit_until_decided(bus, init_env(reg), deadline_s=90)
         await submit_until_decided(bus, developer_env(reg), deadline_s=60)
-        sem = asyncio.Semaphore(16)
-        accepted = 0
-
-        async def one(i: int) -> int:
-            nonlocal accepted
-            async with sem:
-                res = await submit_until_decided(bus, programme_env(reg, i), timeout_s=3)
-                accepted += 1
-                assert res.status == "accepted", res
-                assert res.last_seq is not None
-                return res.last_seq
-
-        tasks = [asyncio.create_task(one(i)) for i in range(n)]
-        while accepted < n // 3:
-            await asyncio.sleep(0.01)
+        stream = ProgrammeStream(bus, reg, n, timeout_s=3)
+        await stream.reached(n // 3)
         proc.kill()  # SIGKILL in the middle of the stream
         second = start_processor_process(kafka_bootstrap, reg, tmp_path, "second")
-        seqs = await asyncio.wait_for(asyncio.gather(*tasks), 180)
+        seqs = await stream.seqs(180)
     finally:
         await bus.close()
         proc.kill()

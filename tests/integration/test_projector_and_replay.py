@@ -83,6 +83,16 @@ async def oracle(dsn: str, registry: str) -> dict[str, tuple[int, str]]:
     return await table_digests(dsn, schema)
 
 
+async def filled_log_records(dsn: str, registry: str, n: int) -> list[RawRecord]:
+    """A registry's log written through the processor (n programmes), as raw records."""
+    await fill_embedded_log(dsn, registry, n=n)
+    source = PgEventSource(dsn, registry)
+    try:
+        return [RawRecord(i + 1, raw) for i, raw in enumerate(await read_all(source))]
+    finally:
+        await source.close()
+
+
 async def stored_seq(dsn: str, schema: str) -> int:
     """The last seq the schema's checkpoint says is applied."""
     conn = await asyncpg.connect(dsn)
@@ -133,10 +143,7 @@ async def test_redelivered_events_are_skipped_and_a_gap_stops_the_projector(
     fresh_db: str, unique_registry: str
 ) -> None:
     reg = unique_registry
-    await fill_embedded_log(fresh_db, reg, n=5)
-    source = PgEventSource(fresh_db, reg)
-    records = [RawRecord(i + 1, raw) for i, raw in enumerate(await read_all(source))]
-    await source.close()
+    records = await filled_log_records(fresh_db, reg, n=5)
     schema = live_schema(reg)
     conn = await asyncpg.connect(fresh_db)
     try:
@@ -168,10 +175,7 @@ async def test_a_batch_prepared_ahead_is_decoded_again_if_the_checkpoint_moved(
     """The live projector prepares batch N+1 while N commits; if the stored checkpoint is
     not the one N+1 was prepared against, nothing is applied twice or skipped."""
     reg = unique_registry
-    await fill_embedded_log(fresh_db, reg, n=6)
-    source = PgEventSource(fresh_db, reg)
-    records = [RawRecord(i + 1, raw) for i, raw in enumerate(await read_all(source))]
-    await source.close()
+    records = await filled_log_records(fresh_db, reg, n=6)
     schema = live_schema(reg)
     conn = await asyncpg.connect(fresh_db)
     try:
