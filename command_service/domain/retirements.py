@@ -34,10 +34,10 @@ from command_service.domain.lifecycle import (
 from command_service.domain.permissions import Action, Principal, require
 from command_service.domain.state import Programme, RegistryState
 from command_service.domain.transfers import (
+    cancel_by_initiator,
     get_request,
     require_account_choice,
     require_active_holder,
-    require_initiator,
     require_movement_open,
     require_pending,
 )
@@ -47,11 +47,10 @@ from schemas.commands.credits import (
     RefuseRetirement,
     RequestRetirement,
 )
-from schemas.enums import CancelReason, RetirementType
+from schemas.enums import RetirementType
 from schemas.events.credits import (
     BlockMove,
     CreditsRetired,
-    RetirementCancelled,
     RetirementRefused,
     RetirementRequested,
 )
@@ -228,17 +227,4 @@ def cancel_retirement(
     state: RegistryState, principal: Principal, cmd: CancelRetirement, now: datetime
 ) -> list[NewEvent]:
     require(principal, Action.RETIRE_CREDITS)
-    req = get_request(state, cmd.request_id, "retirement")
-    require_pending(req)
-    require_initiator(state, principal, req)
-    return [
-        NewEvent(
-            RetirementCancelled(
-                request_id=req.request_id,
-                programme_id=req.programme_id,
-                reason=CancelReason.BY_INITIATOR,
-                comment=cmd.comment,
-            ),
-            retirement_id(req.request_id),
-        )
-    ]
+    return cancel_by_initiator(state, principal, "retirement", cmd.request_id, cmd.comment)

@@ -6,10 +6,11 @@ A request asked by a user of the sending organisation executes at once; any othe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from command_service.domain.errors import Conflict, Forbidden, Invalid, NotFound
-from command_service.domain.events import NewEvent, transfer_id
+from command_service.domain.events import NewEvent, retirement_id, transfer_id
 from command_service.domain.ledger import (
     free_blocks,
     holder_account,
@@ -42,6 +43,7 @@ from schemas.enums import (
 )
 from schemas.events.credits import (
     CreditsTransferred,
+    RetirementCancelled,
     TransferCancelled,
     TransferRejected,
     TransferRequested,
@@ -117,6 +119,35 @@ def require_initiator(state: RegistryState, principal: Principal, req: CreditReq
             "cancel it.",
             request_id=req.request_id,
         )
+
+
+CancelledEvent = type[TransferCancelled] | type[RetirementCancelled]
+# The event and the aggregate id of a request withdrawn by its initiator, by kind.
+_CANCELLED: dict[str, tuple[CancelledEvent, Callable[[int], str]]] = {
+    "transfer": (TransferCancelled, transfer_id),
+    "retirement": (RetirementCancelled, retirement_id),
+}
+
+
+def cancel_by_initiator(
+    state: RegistryState, principal: Principal, kind: str, request_id: int, comment: str | None
+) -> list[NewEvent]:
+    """The organisation that asked withdraws its pending transfer or retirement request."""
+    req = get_request(state, request_id, kind)
+    require_pending(req)
+    require_initiator(state, principal, req)
+    event, aggregate_id = _CANCELLED[kind]
+    return [
+        NewEvent(
+            event(
+                request_id=req.request_id,
+                programme_id=req.programme_id,
+                reason=CancelReason.BY_INITIATOR,
+                comment=comment,
+            ),
+            aggregate_id(req.request_id),
+        )
+    ]
 
 
 # ---- execution ------------------------------------------------------------------------------
@@ -283,17 +314,4 @@ def cancel_transfer(
     state: RegistryState, principal: Principal, cmd: CancelTransfer, now: datetime
 ) -> list[NewEvent]:
     require(principal, Action.MANAGE_TRANSFER)
-    req = get_request(state, cmd.request_id, "transfer")
-    require_pending(req)
-    require_initiator(state, principal, req)
-    return [
-        NewEvent(
-            TransferCancelled(
-                request_id=req.request_id,
-                programme_id=req.programme_id,
-                reason=CancelReason.BY_INITIATOR,
-                comment=cmd.comment,
-            ),
-            transfer_id(req.request_id),
-        )
-    ]
+    return cancel_by_initiator(state, principal, "transfer", cmd.request_id, cmd.comment)
