@@ -25,7 +25,6 @@ import structlog
 from libs.eventlog.ports import EventSource, RawRecord
 from libs.observability.metrics import PROJECTOR_LAG, PROJECTOR_SEQ
 from libs.runtime import DeferredGC
-from projector_service.bulk import no_gc
 from projector_service.decode import START, Checkpoint, ProjectionStopped, decode_batch
 from projector_service.fold import FoldError, Store, flush, keys_to_load, load
 from projector_service.projections.catalogue import project
@@ -153,17 +152,36 @@ async def apply_batch(
     default (it would double the projector's CPU per event); an event that does not fit
     its projection still stops the projector, and ``registry verify`` validates the log.
     """
+    return await _commit(conn, schema, records, None, engine=engine, validate=validate)
+
+
+async def _commit(
+    conn: asyncpg.Connection,
+    schema: str,
+    records: Sequence[RawRecord],
+    ahead: Prepared | None,
+    *,
+    engine: Engine = "memory",
+    validate: bool = False,
+) -> Checkpoint:
+    """One transaction: lock, read the stored checkpoint, apply what follows it, move it.
+
+    ``ahead`` (``records`` decoded and projected before the transaction) is used when it was
+    prepared against the stored checkpoint; otherwise ``records`` are decoded from it here.
+    """
     async with conn.transaction():
         await conn.execute(WRITER_LOCK, schema)
         cp = await read_checkpoint(conn, schema, lock=True)
-        with no_gc():  # a batch's rows are garbage by refcount; cyclic passes only cost
+        if ahead is not None and cp == ahead.start:
+            new_cp, projected = ahead.end, ahead.projected
+        else:
             views, new_cp = decode_batch(records, cp, validate=validate)
-            if views:
-                projected = project_events(views)
-                if engine == "sql":
-                    await _apply_sql(conn, schema, projected)
-                else:
-                    await _apply_memory(conn, schema, projected)
+            projected = project_events(views)
+        if projected:
+            if engine == "sql":
+                await _apply_sql(conn, schema, projected)
+            else:
+                await _apply_memory(conn, schema, projected)
         if new_cp != cp:
             await write_checkpoint(conn, schema, new_cp)
     return new_cp
@@ -207,19 +225,7 @@ async def commit_prepared(conn: asyncpg.Connection, schema: str, batch: Prepared
     prepared against (another writer moved it, e.g. replay's switch), the batch is decoded
     again from the stored one, so nothing is applied twice or skipped.
     """
-    async with conn.transaction():
-        await conn.execute(WRITER_LOCK, schema)
-        cp = await read_checkpoint(conn, schema, lock=True)
-        if cp == batch.start:
-            new_cp, projected = batch.end, batch.projected
-        else:
-            views, new_cp = decode_batch(batch.records, cp, validate=False)
-            projected = project_events(views)
-        if projected:
-            await _apply_memory(conn, schema, projected)
-        if new_cp != cp:
-            await write_checkpoint(conn, schema, new_cp)
-    return new_cp
+    return await _commit(conn, schema, batch.records, batch)
 
 
 class Projector:
