@@ -14,7 +14,14 @@ NUL = "\x00"
 
 def nul_at(value: Any) -> str | None:
     """Where (a dotted path) a string of a JSON-like value, or a key, holds a NUL; None if
-    nowhere."""
+    nowhere. Fast for JSON-like values: orjson writes a NUL as the escape ``\\u0000`` (and a
+    backslash as ``\\\\``), so a value without that byte sequence has no NUL; only one with it
+    (or a value orjson cannot write) is walked."""
+    try:
+        if b"\\u0000" not in orjson.dumps(value):
+            return None
+    except TypeError:
+        pass
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, v = stack.pop()
@@ -33,14 +40,6 @@ def nul_at(value: Any) -> str | None:
 
 
 def has_nul(value: Any) -> bool:
-    """``nul_at(value) is not None``, fast for JSON-like values: orjson writes a NUL as the
-    escape ``\\u0000`` (and a backslash as ``\\\\``), so a value without that byte sequence
-    has no NUL; one with it (or a value orjson cannot write) is walked."""
-    try:
-        if b"\\u0000" not in orjson.dumps(value):
-            return False
-    except TypeError:
-        pass
     return nul_at(value) is not None
 
 
@@ -54,7 +53,7 @@ class CommandPayload(Frozen):
     def _no_nul(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         # Fields first (their own checks name the field), then every string anywhere.
         model = handler(data)
-        where = nul_at(data) if has_nul(data) else None
+        where = nul_at(data)
         if where is not None:
             raise ValueError(f"{where}: text must not contain the NUL character (U+0000)")
         return model
