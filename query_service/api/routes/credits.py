@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
+import asyncpg
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from libs.http.problems import Problem
 from query_service.api.cached import cached_answer
-from query_service.api.deps import CallerDep, ConsistencyDep, DepsDep
+from query_service.api.deps import CallerDep, Consistency, ConsistencyDep, DepsDep, QueryDeps
 from query_service.api.list_requests import from_get
 from query_service.api.routes.catalog import CompanyId, Int4, Limit, one_row
 from query_service.api.routes.lists import (
@@ -40,6 +42,8 @@ from query_service.queries.collections import collections
 from query_service.queries.listing import MAX_PAGE
 from query_service.queries.reads import read_at_least
 from query_service.responses import One, Page
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/v1", tags=["credits"])
 
@@ -183,19 +187,26 @@ async def holdings(
     )
 
 
+async def _read(
+    deps: QueryDeps,
+    c: Consistency,
+    response: Response,
+    query: Callable[[asyncpg.Connection], Awaitable[T]],
+) -> tuple[int, T]:
+    """``query`` at a seq >= the caller's ``min_seq``; the answer's header names that seq."""
+    seq, data = await read_at_least(deps.pool, deps.schema, c.min_seq, c.wait_s, query)
+    _seq_header(response, seq)
+    return seq, data
+
+
 @router.get("/country-accounts", response_model=One[CountryAccounts])
 async def country_accounts(
     deps: DepsDep, caller: CallerDep, c: ConsistencyDep, response: Response
 ) -> dict[str, Any]:
     """The country ledger: the unit counter, the Government's accounts, issued and retired."""
-    seq, data = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.country_accounts(conn, deps.schema),
+    seq, data = await _read(
+        deps, c, response, lambda conn: credits.country_accounts(conn, deps.schema)
     )
-    _seq_header(response, seq)
     return {"seq": seq, "data": data}
 
 
@@ -244,14 +255,9 @@ async def programme_certifications(
     response: Response,
 ) -> dict[str, Any]:
     """Who certified the programme, and which certifications were revoked."""
-    seq, rows = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.certifications(conn, deps.schema, programme_id),
+    seq, rows = await _read(
+        deps, c, response, lambda conn: credits.certifications(conn, deps.schema, programme_id)
     )
-    _seq_header(response, seq)
     return {"seq": seq, "data": rows, "next_cursor": None}
 
 
@@ -264,14 +270,9 @@ async def programme_mitigation_actions(
     response: Response,
 ) -> dict[str, Any]:
     """The programme's mitigation actions with the user's and the calculator's estimates."""
-    seq, rows = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.mitigation_actions(conn, deps.schema, programme_id),
+    seq, rows = await _read(
+        deps, c, response, lambda conn: credits.mitigation_actions(conn, deps.schema, programme_id)
     )
-    _seq_header(response, seq)
     return {"seq": seq, "data": rows, "next_cursor": None}
 
 
@@ -280,12 +281,5 @@ async def get_settings(
     deps: DepsDep, caller: CallerDep, c: ConsistencyDep, response: Response
 ) -> dict[str, Any]:
     """The registry settings that govern credits (transfer freeze, OMGE percentage)."""
-    seq, data = await read_at_least(
-        deps.pool,
-        deps.schema,
-        c.min_seq,
-        c.wait_s,
-        lambda conn: credits.settings(conn, deps.schema),
-    )
-    _seq_header(response, seq)
+    seq, data = await _read(deps, c, response, lambda conn: credits.settings(conn, deps.schema))
     return {"seq": seq, "data": data}
