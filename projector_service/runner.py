@@ -3,7 +3,9 @@
 Per batch: lock the checkpoint row, drop events at or below its seq (re-deliveries), refuse a
 gap or a broken hash chain, project every event to its writes, apply them and move the
 checkpoint. An event that cannot be applied raises ``ProjectionStopped``: the projector stops
-loudly rather than skip it, because every later balance would be wrong.
+loudly rather than skip it, because every later balance would be wrong. ``Projector.run``
+then applies the good events before it, records it as a dead letter and halts without
+exiting, trying it again with a growing delay (``projector_service.dead_letters``).
 
 Two engines apply the writes. ``memory`` (the default) loads the rows the batch touches,
 applies every write to them in memory (``projector_service.fold``) and writes back only the
@@ -15,6 +17,7 @@ memory engine is tested against.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,8 +26,9 @@ import asyncpg
 import structlog
 
 from libs.eventlog.ports import EventSource, RawRecord
-from libs.observability.metrics import PROJECTOR_LAG, PROJECTOR_SEQ
+from libs.observability.metrics import PROJECTOR_HALTED, PROJECTOR_LAG, PROJECTOR_SEQ
 from libs.runtime import DeferredGC
+from projector_service import dead_letters
 from projector_service.decode import START, Checkpoint, ProjectionStopped, decode_batch
 from projector_service.fold import FoldError, Store, flush, keys_to_load, load
 from projector_service.projections.catalogue import project
@@ -241,6 +245,8 @@ class Projector:
         batch_size: int = 10_000,
         poll_timeout_s: float = 0.1,
         engine: Engine = "memory",
+        halt_retry_s: float = 30.0,
+        halt_retry_max_s: float = 600.0,
     ) -> None:
         self.source = source
         self.dsn = dsn
@@ -249,7 +255,13 @@ class Projector:
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
         self.engine: Engine = engine
+        self.halt_retry_s = halt_retry_s
+        self.halt_retry_max_s = halt_retry_max_s
         self.checkpoint = START
+        # Why the projector is halted (None while it applies), and where: the position of
+        # the event it could not apply.
+        self.halted: str | None = None
+        self._halted_at = -1
         self.caught_up = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self._ahead: Prepared | None = None  # the next batch, prepared while one committed
@@ -336,16 +348,102 @@ class Projector:
         return lag
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Apply batches until ``stop``. On an event that cannot be applied: halt (see
+        ``dead_letters``), then try again after ``halt_retry_s``, doubling up to
+        ``halt_retry_max_s``; any other error (the database gone) ends the run."""
         if self._conn is None:
             await self.start()
+        delay = self.halt_retry_s
         try:
             while not stop.is_set():
-                await self.step()
-        except ProjectionStopped as exc:
-            log.error("projector_stopped", error=str(exc), seq=self.checkpoint.last_seq)
-            raise
+                try:
+                    await self.step()
+                except ProjectionStopped as exc:
+                    if await self._halt(exc, delay):
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), delay)
+                        delay = min(delay * 2, self.halt_retry_max_s)
+                    self._ahead = None
+                    await self.source.seek(self.checkpoint.next_position)
+                    continue
+                if self.halted is not None and self.checkpoint.next_position > self._halted_at:
+                    await self._resume()
+                    delay = self.halt_retry_s
         finally:
             await self.close()
+
+    async def _halt(self, exc: ProjectionStopped, retry_in_s: float) -> bool:
+        """Apply the good events before the one that stopped a batch, record that one as a
+        dead letter and mark the projector halted; False if no event fails any more."""
+        assert self._conn is not None
+        failure = await self._isolate(exc)
+        if failure is None:
+            return False
+        record, error = failure
+        seq = self.checkpoint.last_seq + 1
+        attempts = await dead_letters.record(
+            self._conn, self.schema, PROJECTION, record, seq, error
+        )
+        self.halted = f"seq {seq} cannot be applied: {error}"
+        self._halted_at = record.position
+        self.caught_up.clear()
+        PROJECTOR_HALTED.labels(self.registry, PROJECTION).set(1)
+        log.error(
+            "projector_halted",
+            schema=self.schema,
+            seq=seq,
+            position=record.position,
+            error=error,
+            attempts=attempts,
+            retry_in_s=retry_in_s,
+        )
+        return True
+
+    async def _isolate(self, first: ProjectionStopped) -> tuple[RawRecord, str] | None:
+        """Find the first event that fails, applying every event before it.
+
+        From the checkpoint, batches are applied with the size halved after each failure and
+        doubled after each success, so the good events before the bad one are applied and
+        the bad one ends up alone in a batch of one. Returns it and its error; None if a
+        batch of the full size applies (nothing fails any more) or the log has no more.
+        """
+        assert self._conn is not None
+        size, error = max(1, self.batch_size // 2), str(first)
+        while True:
+            await self.source.seek(self.checkpoint.next_position)
+            records = await self.source.next_batch(size, self.poll_timeout_s)
+            if not records:
+                return None
+            try:
+                self.checkpoint = await apply_batch(
+                    self._conn, self.schema, records, engine=self.engine
+                )
+            except ProjectionStopped as exc:
+                error = str(exc)
+                if len(records) == 1:
+                    return records[0], error
+                size = max(1, len(records) // 2)
+                continue
+            self._applied(records)
+            if size >= self.batch_size:
+                return None
+            size *= 2
+
+    async def _resume(self) -> None:
+        assert self._conn is not None
+        resolved = await dead_letters.resolve(
+            self._conn, self.schema, PROJECTION, self.checkpoint.next_position
+        )
+        log.warning(
+            "projector_resumed",
+            schema=self.schema,
+            seq=self.checkpoint.last_seq,
+            was=self.halted,
+            dead_letters_resolved=resolved,
+        )
+        self.halted = None
+        self._halted_at = -1
+        PROJECTOR_HALTED.labels(self.registry, PROJECTION).set(0)
 
     async def close(self) -> None:
         self._gc.resume()

@@ -6,6 +6,10 @@ table was first created: existing schemas gain them in the same order as new one
 ``INDEXES`` (every unique and secondary index; a table's key is the unique index
 ``<table>_pkey``). ``create_schema`` runs all three; replay runs the first two, fills the
 tables with COPY, then builds the indexes.
+
+``OPS_TABLES`` hold what the projector records about itself rather than what events say (its
+dead letters, ``projector_service.dead_letters``). No projection writes them, so they are
+outside the read models' version: every schema, new or existing, gains them on start.
 """
 
 from __future__ import annotations
@@ -122,6 +126,22 @@ CREATE INDEX IF NOT EXISTS credit_blocks_frozen
     + CREDIT_INDEXES
 )
 
+OPS_TABLES = """
+CREATE TABLE IF NOT EXISTS {s}.dead_letters (
+    projection text NOT NULL,
+    position bigint NOT NULL,
+    seq bigint NOT NULL,
+    event_type text,
+    error text NOT NULL,
+    body bytea NOT NULL,
+    first_failed_at timestamptz NOT NULL,
+    last_failed_at timestamptz NOT NULL,
+    attempts int NOT NULL,
+    resolved_at timestamptz,
+    PRIMARY KEY (projection, position)
+);
+"""
+
 # Tables compared by replay equivalence (everything but the checkpoint's wall-clock time).
 MODEL_TABLES: dict[str, str] = {
     "registry_info": "id",
@@ -192,5 +212,6 @@ async def create_schema(conn: asyncpg.Connection, schema: str, *, indexes: bool 
             await conn.execute(f"COMMENT ON SCHEMA {schema} IS '{_STAMP}{MODEL_VERSION}'")
         await conn.execute(TABLES.format(s=schema))
         await conn.execute(COLUMNS.format(s=schema))
+        await conn.execute(OPS_TABLES.format(s=schema))
         if indexes:
             await conn.execute(INDEXES.format(s=schema))

@@ -175,6 +175,50 @@ def verify() -> None:
         raise typer.Exit(1)
 
 
+@app.command("dead-letters")
+def dead_letters(
+    all_: Annotated[bool, typer.Option("--all", help="Also list resolved ones.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Events the projector could not apply (it halts on them). Exit 1 while one is unresolved."""
+    from dataclasses import asdict
+
+    import orjson
+
+    from projector_service.dead_letters import listed
+    from projector_service.schema import create_schema, live_schema
+    from registry_cli.wiring import database
+
+    settings = _settings("dead-letters")
+
+    async def go() -> bool:
+        async with database(settings) as dsn:
+            conn = await asyncpg.connect(dsn)
+            try:
+                schema = live_schema(settings.registry)
+                await create_schema(conn, schema)
+                letters = await listed(conn, schema, unresolved_only=not all_)
+            finally:
+                await conn.close()
+        for d in letters:
+            if as_json:
+                typer.echo(orjson.dumps(asdict(d)).decode())
+                continue
+            state = f"resolved {d.resolved_at:%Y-%m-%d %H:%M:%S}" if d.resolved_at else "HALTED"
+            console.print(
+                f"seq {d.seq} (position {d.position}, {d.event_type or 'unreadable'}): {state};"
+                f" {d.attempts} attempt(s) since {d.first_failed_at:%Y-%m-%d %H:%M:%S}\n"
+                f"  {d.error}",
+                markup=False,
+            )
+        if not letters and not as_json:
+            console.print("no dead letters" if all_ else "no unresolved dead letters")
+        return any(d.resolved_at is None for d in letters)
+
+    if _run(go()):
+        raise typer.Exit(1)
+
+
 @app.command()
 def reset(
     yes: Annotated[bool, typer.Option("--yes", help="Really delete the read models.")] = False,

@@ -141,7 +141,10 @@ async def run_projector(settings: RegistrySettings) -> None:
             event_source(settings, dsn), dsn, settings.registry, live_schema(settings.registry)
         )
         stop = asyncio.Event()
-        app = _ops_app("projector", {"caught_up": projector.caught_up.is_set})
+        app = _ops_app(
+            "projector",
+            {"caught_up": projector.caught_up.is_set, "applying": lambda: projector.halted is None},
+        )
         task = asyncio.create_task(projector.run(stop), name="projector")
         await _serve_http(app, settings, settings.port, [task])
 

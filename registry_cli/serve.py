@@ -68,6 +68,8 @@ class Running:
         return {
             "processor": self.processor.ready.is_set,
             "projector": self.projector.caught_up.is_set,
+            # False while halted on an event it cannot apply (see `registry dead-letters`).
+            "projector_applying": lambda: self.projector.halted is None,
         }
 
     async def close(self) -> None:

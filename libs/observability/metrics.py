@@ -25,6 +25,11 @@ PROCESSOR_SEQ = Gauge("registry_processor_seq", "Last seq written by the process
 PROJECTOR_SEQ = Gauge(
     "registry_projector_seq", "Last seq applied to the read models", ["registry", "projection"]
 )
+PROJECTOR_HALTED = Gauge(
+    "registry_projector_halted",
+    "1 while the projector is halted on an event it cannot apply (see its dead letters)",
+    ["registry", "projection"],
+)
 PROJECTOR_LAG = Gauge(
     "registry_projector_lag_events",
     "Committed events not yet applied to the read models",
