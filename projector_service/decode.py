@@ -1,7 +1,8 @@
 """Reading committed event bytes into what projections see, checking the log on the way.
 
-Every event must be the next seq (re-deliveries at or below the checkpoint are dropped, a
-gap stops the projector) and must chain to the one before it (``hash = sha256(prev_hash ||
+Every event must be the next seq (re-deliveries at or below the checkpoint are dropped, but
+the one at the checkpoint must be the event applied there; a gap stops the projector) and
+must chain to the one before it (``hash = sha256(prev_hash ||
 canonical bytes)``): a reordered, missing or altered event stops the projector loudly.
 
 ``validate=True`` (the live projector) also validates each envelope and payload with the
@@ -74,6 +75,11 @@ def decode_batch(
         if rec.position >= next_position:
             next_position = rec.position + 1
         if seq <= last_seq:
+            if seq == last_seq and body.get("hash") != last_hash:
+                raise ProjectionStopped(
+                    f"seq {seq} in the log is not the seq {seq} already applied (another hash):"
+                    " the log was rewritten"
+                )
             continue  # re-delivered: already applied
         if seq != last_seq + 1:
             raise ProjectionStopped(f"gap in the log: expected seq {last_seq + 1}, got {seq}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -191,6 +192,9 @@ async def _commit(
     return new_cp
 
 
+# How often the running projector compares the log's end with its checkpoint (lag metric).
+WATCH_EVERY_S = 1.0
+
 # Events decoded and projected between two chances for a commit in flight to move.
 PREPARE_CHUNK = 256
 
@@ -259,9 +263,10 @@ class Projector:
         self.halt_retry_max_s = halt_retry_max_s
         self.checkpoint = START
         # Why the projector is halted (None while it applies), and where: the position of
-        # the event it could not apply.
+        # the event it could not apply (None when the log itself is short, see _watch_log).
         self.halted: str | None = None
-        self._halted_at = -1
+        self._halted_at: int | None = None
+        self._watch_due = 0.0
         self.caught_up = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self._ahead: Prepared | None = None  # the next batch, prepared while one committed
@@ -341,11 +346,34 @@ class Projector:
         structlog.contextvars.bind_contextvars(seq=self.checkpoint.last_seq)
         return len(records)
 
-    async def update_lag(self) -> int:
+    async def _watch_log(self) -> None:
+        """At most once per ``WATCH_EVERY_S``: the lag metric, and whether the log still
+        holds what was applied. A log that ends before the checkpoint lost events (a single
+        broker's unflushed tail, a topic deleted and created again): the projector halts
+        until the log reaches the checkpoint again, where the chain check decides."""
+        now = time.monotonic()
+        if now < self._watch_due:
+            return
+        self._watch_due = now + WATCH_EVERY_S
         end = await self.source.end_position()
-        lag = max(0, end - self.checkpoint.next_position)
-        PROJECTOR_LAG.labels(self.registry, PROJECTION).set(lag)
-        return lag
+        applied = self.checkpoint.next_position
+        PROJECTOR_LAG.labels(self.registry, PROJECTION).set(max(0, end - applied))
+        if end < applied and self.halted is None:
+            self._halted(
+                f"the log ends at position {end}, before the events already applied (up to"
+                f" position {applied - 1}, seq {self.checkpoint.last_seq}): events were lost"
+                " from the log",
+                None,
+            )
+            log.error("projector_halted", schema=self.schema, reason=self.halted, log_end=end)
+        elif end >= applied and self.halted is not None and self._halted_at is None:
+            await self._resume()
+
+    def _halted(self, reason: str, position: int | None) -> None:
+        self.halted = reason
+        self._halted_at = position
+        self.caught_up.clear()
+        PROJECTOR_HALTED.labels(self.registry, PROJECTION).set(1)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Apply batches until ``stop``. On an event that cannot be applied: halt (see
@@ -366,9 +394,10 @@ class Projector:
                     self._ahead = None
                     await self.source.seek(self.checkpoint.next_position)
                     continue
-                if self.halted is not None and self.checkpoint.next_position > self._halted_at:
+                if self._halted_at is not None and self.checkpoint.next_position > self._halted_at:
                     await self._resume()
                     delay = self.halt_retry_s
+                await self._watch_log()
         finally:
             await self.close()
 
@@ -384,10 +413,7 @@ class Projector:
         attempts = await dead_letters.record(
             self._conn, self.schema, PROJECTION, record, seq, error
         )
-        self.halted = f"seq {seq} cannot be applied: {error}"
-        self._halted_at = record.position
-        self.caught_up.clear()
-        PROJECTOR_HALTED.labels(self.registry, PROJECTION).set(1)
+        self._halted(f"seq {seq} cannot be applied: {error}", record.position)
         log.error(
             "projector_halted",
             schema=self.schema,
@@ -442,7 +468,7 @@ class Projector:
             dead_letters_resolved=resolved,
         )
         self.halted = None
-        self._halted_at = -1
+        self._halted_at = None
         PROJECTOR_HALTED.labels(self.registry, PROJECTION).set(0)
 
     async def close(self) -> None:

@@ -1,7 +1,10 @@
 """Rebuilding the processor's state: latest snapshot, then every event and result after it.
 
 The chain is checked while folding: a gap in seq or a broken hash stops the restore, since
-deciding on top of a damaged log would extend the damage.
+deciding on top of a damaged log would extend the damage. So does a log that no longer holds
+the event the snapshot was taken after (``check_snapshot_event``): events the processor
+committed are gone (a single broker that lost its unflushed tail, a topic deleted and
+created again), and writing on would hand out their seqs a second time.
 """
 
 from __future__ import annotations
@@ -66,14 +69,41 @@ def _from_snapshot(snap: Snapshot | None, registry: str) -> tuple[RegistryState,
     return RegistryState(registry=registry), 0, 0
 
 
+def check_snapshot_event(state: RegistryState, raw: bytes | None, position: int) -> None:
+    """``raw`` (the log's record at ``position``, None past its end) must be the event the
+    snapshot of ``state`` was taken after: same seq, same hash."""
+    if raw is None:
+        raise CorruptLog(
+            f"the events log ends before position {position}, where seq {state.last_seq} was"
+            " when the latest snapshot was taken: events the processor committed are missing"
+            " (a single broker that lost its unflushed tail, or the topic was deleted and"
+            " created again). Refusing to write on top of it; restore the log, or remove the"
+            " snapshots to accept the loss (see the README)"
+        )
+    body = orjson.loads(raw)
+    if body.get("seq") != state.last_seq or body.get("hash") != state.last_hash:
+        raise CorruptLog(
+            f"the event at position {position} is seq {body.get('seq')} with another hash"
+            f" than seq {state.last_seq} of the latest snapshot: the log was rewritten"
+        )
+
+
 async def restore(log: ProcessorLog, registry: str) -> Restored:
     state, events_pos, results_pos = _from_snapshot(await log.latest_snapshot(), registry)
     replayed = 0
-    async for batch in log.read_events(events_pos):
+    # From a snapshot, read from its last event on: it must still be there, unchanged.
+    snapshot_event = events_pos - 1 if events_pos > 0 else None
+    async for batch in log.read_events(events_pos if snapshot_event is None else snapshot_event):
         for rec in batch:
+            if snapshot_event is not None:
+                check_snapshot_event(state, rec.raw, snapshot_event)
+                snapshot_event = None
+                continue
             apply_event_bytes(state, rec.raw)
             events_pos = rec.position + 1
             replayed += 1
+    if snapshot_event is not None:
+        check_snapshot_event(state, None, snapshot_event)
     async for batch in log.read_results(results_pos):
         for rec in batch:
             res = decode_result(rec.raw)

@@ -44,8 +44,12 @@ class Topics:
         return f"{self.registry}.processor"
 
     def configs(self, replication: int) -> dict[str, dict[str, str]]:
+        """Topic settings. Without replicas (one broker) the log of record and the results
+        are flushed to disk on every append: an acknowledged event must survive power loss."""
         min_isr = str(min(2, replication))
         forever = {"retention.ms": "-1", "retention.bytes": "-1", "min.insync.replicas": min_isr}
+        if replication == 1:
+            forever["flush.messages"] = "1"
         return {
             self.commands: {"retention.ms": str(7 * 86400 * 1000), "min.insync.replicas": min_isr},
             self.events: {**forever, "cleanup.policy": "delete"},

@@ -16,7 +16,7 @@ import pytest
 from command_service.adapters.kafka_bus import KafkaCommandBus
 from command_service.application.decisions import Decided, decide_one
 from command_service.application.ports import Batch, CommandRecord, Fenced, ProcessorLog, Snapshot
-from command_service.application.restore import restore
+from command_service.application.restore import CorruptLog, restore
 from command_service.domain.state import RegistryState, dump_state
 from schemas.codec import decode_event, decode_result
 from schemas.commands.registry import InitialiseRegistry
@@ -178,5 +178,42 @@ async def test_snapshot_round_trip(log_pair: LogPair) -> None:
         assert snap is not None
         assert (snap.seq, snap.events_position, snap.results_position) == (7, 11, 13)
         assert snap.state == dump_state(state)
+    finally:
+        await log.close()
+
+
+async def test_a_snapshot_whose_event_is_gone_or_changed_refuses_the_restore(
+    log_pair: LogPair,
+) -> None:
+    """Lost acked events (a single broker's unflushed tail, a topic deleted and created
+    again) must stop the next leader, not be written over with the same seqs."""
+    await start_bus(log_pair)
+    log = log_pair.new_log()
+    try:
+        await log.acquire()
+        waiter = asyncio.create_task(log_pair.bus.submit(init_command(log_pair.registry, "s1"), 30))
+        records = await take(log, 1)
+        state = RegistryState(registry=log_pair.registry)
+        decided = decide_all(state, records)
+        committed = await log.commit(
+            Batch(decided.events, decided.results, records[-1].position + 1)
+        )
+        await waiter
+        end = committed.events_next_position
+        # A snapshot of exactly what is in the log: restore uses it and replays nothing.
+        await log.write_snapshot(Snapshot(state.last_seq, end, 0, dump_state(state)))
+        restored = await restore(log, log_pair.registry)
+        assert (restored.state.last_seq, restored.events_replayed) == (3, 0)
+        assert restored.events_position == end
+        # The log lost what a later snapshot was taken after.
+        state.last_seq += 2
+        await log.write_snapshot(Snapshot(state.last_seq, end + 5, 0, dump_state(state)))
+        with pytest.raises(CorruptLog, match=f"ends before position {end + 4}"):
+            await restore(log, log_pair.registry)
+        # The log holds another event where the snapshot's last one was.
+        state.last_seq += 1
+        await log.write_snapshot(Snapshot(state.last_seq, end, 0, dump_state(state)))
+        with pytest.raises(CorruptLog, match="rewritten"):
+            await restore(log, log_pair.registry)
     finally:
         await log.close()

@@ -1,6 +1,7 @@
 """An event the projector cannot apply: it applies everything before it, records it as a dead
 letter, halts without exiting (no crash loop), answers ``read.halted``, and goes on once a
-build can apply it. On a real PostgreSQL, in-process and as the `registry projector` CLI."""
+build can apply it. A log that lost events already applied halts it too. On a real
+PostgreSQL, in-process and as the `registry projector` CLI."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ import orjson
 import pytest
 
 from libs.eventlog.pg_log import PgEventSource
+from libs.eventlog.ports import RawRecord
 from libs.http.problems import Problem
 from libs.observability.metrics import PROJECTOR_HALTED
 from projector_service import runner
 from projector_service.dead_letters import DeadLetter, listed
+from projector_service.projections import catalogue
 from projector_service.projections.view import EventView
 from projector_service.projections.writes import Write
 from projector_service.runner import PROJECTION, Projector
@@ -62,7 +65,7 @@ class BuildThatCannotApply:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, seq: int) -> None:
         self.seq = seq
         self.fixed = False
-        real = runner.project
+        real = catalogue.project
 
         def project(env: EventView) -> list[Write]:
             if env.seq == self.seq and not self.fixed:
@@ -293,3 +296,56 @@ async def test_registry_projector_stays_up_on_an_unknown_event_type_and_reports_
         output, _ = await asyncio.to_thread(proc.communicate, timeout=30)
     assert proc.returncode == 0, output
     assert "projector_halted" in output
+
+
+async def test_a_log_that_lost_applied_events_halts_the_projector_until_they_are_back(
+    fresh_db: str, unique_registry: str
+) -> None:
+    """The log ends before the checkpoint (a broker lost its unflushed tail, a topic was
+    created again): the projector halts at once instead of waiting, unaware, for positions
+    that a rewritten log would fill with other events; an event written again at the
+    checkpoint's seq with other content is refused."""
+    reg, schema = unique_registry, live_schema(unique_registry)
+    last = await fill_embedded_log(fresh_db, reg, n=5)  # 10 events
+    projector = Projector(PgEventSource(fresh_db, reg), fresh_db, reg, schema)
+    stop = asyncio.Event()
+    task = asyncio.create_task(projector.run(stop))
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        await eventually(lambda: _true(projector.checkpoint.last_seq == last))
+        tail = await conn.fetch(
+            "SELECT seq, body FROM log.events WHERE registry = $1 AND seq >= $2 ORDER BY seq",
+            reg,
+            last - 1,
+        )
+        await conn.execute("ALTER TABLE log.events DISABLE TRIGGER events_append_only")
+        await conn.execute(
+            "DELETE FROM log.events WHERE registry = $1 AND seq >= $2", reg, last - 1
+        )
+        await eventually(lambda: _true(projector.halted is not None))
+        assert projector.halted is not None
+        assert "events were lost from the log" in projector.halted
+        assert PROJECTOR_HALTED.labels(reg, PROJECTION)._value.get() == 1
+        assert not task.done()
+        assert await letters(fresh_db, schema) == []  # no event to blame
+        # The same events back (the broker's data restored): it goes on.
+        await conn.executemany(
+            "INSERT INTO log.events (registry, seq, body) VALUES ($1, $2, $3)",
+            [(reg, r["seq"], r["body"]) for r in tail],
+        )
+        await eventually(lambda: _true(projector.halted is None))
+        assert PROJECTOR_HALTED.labels(reg, PROJECTION)._value.get() == 0
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await conn.close()
+    # Another event where the checkpoint's was: refused even as a re-delivery.
+    previous = bytes(tail[0]["body"])
+    other = forged_event(previous, "ProgrammeTeleported")
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        with pytest.raises(runner.ProjectionStopped, match="the log was rewritten"):
+            await runner.apply_batch(conn, schema, [RawRecord(last, other)])
+        assert await stored_seq(fresh_db, schema) == last
+    finally:
+        await conn.close()
