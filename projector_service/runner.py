@@ -387,7 +387,10 @@ class Projector:
                 try:
                     await self.step()
                 except ProjectionStopped as exc:
-                    if await self._halt(exc, delay):
+                    halted = await self._halt(exc, delay)
+                    self._watch_due = 0.0
+                    await self._watch_log()  # the lag grows while halted: show it
+                    if halted:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(stop.wait(), delay)
                         delay = min(delay * 2, self.halt_retry_max_s)

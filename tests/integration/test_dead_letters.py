@@ -21,7 +21,7 @@ import pytest
 from libs.eventlog.pg_log import PgEventSource
 from libs.eventlog.ports import RawRecord
 from libs.http.problems import Problem
-from libs.observability.metrics import PROJECTOR_HALTED
+from libs.observability.metrics import PROJECTOR_HALTED, PROJECTOR_LAG
 from projector_service import runner
 from projector_service.dead_letters import DeadLetter, listed
 from projector_service.projections import catalogue
@@ -109,6 +109,8 @@ async def test_the_projector_halts_on_a_poison_event_and_resumes_once_a_build_ca
         assert "seq 13" in projector.halted
         assert not projector.caught_up.is_set()
         assert PROJECTOR_HALTED.labels(reg, PROJECTION)._value.get() == 1
+        # The events it cannot reach yet show as lag.
+        assert PROJECTOR_LAG.labels(reg, PROJECTION)._value.get() == last - poison + 1
 
         # It stays up and tries again with a growing delay; nothing moves meanwhile.
         async def retried() -> bool:
