@@ -36,6 +36,9 @@ class RegistrySettings(BaseSettings):
     root_password: str | None = None
     # Signs access tokens. Generated and kept in data_dir when not given (embedded only).
     token_secret: str | None = None
+    # Signs log checkpoints (base64url Ed25519 seed; `registry signing-key --new` makes one).
+    # Generated and kept in data_dir when not given (embedded only); else no checkpoints.
+    signing_key: str | None = None
     command_timeout_s: float = Field(10.0, gt=0, le=60)
     read_wait_max_s: float = Field(10.0, gt=0, le=60)
     host: str = "127.0.0.1"

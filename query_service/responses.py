@@ -125,3 +125,26 @@ class PublicProgramme(BaseModel):
     greenhouse_gases: list[str]
     proponents: list[Proponent]
     created_at: datetime
+
+
+class LogCheckpoint(BaseModel):
+    """The log's head as the read side has verified and applied it, signed by the registry
+    (Ed25519 over the canonical JSON of kind, registry, seq, hash and signed_at). Keep it:
+    ``registry verify --checkpoint`` later proves the log still holds that seq with that
+    hash. Verify with the key from ``/v1/public/log/key``, pinned, never from here."""
+
+    kind: str
+    registry: str
+    seq: int
+    hash: str
+    signed_at: str
+    key_id: str
+    signature: str
+
+
+class LogKey(BaseModel):
+    """The public key that signs this registry's log checkpoints."""
+
+    algorithm: str
+    key_id: str
+    public_key: str

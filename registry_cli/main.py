@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -139,13 +140,57 @@ def replay() -> None:
     _run(go())
 
 
+CheckpointFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--checkpoint",
+        help="A signed checkpoint (JSON, as GET /v1/public/log/checkpoint serves it) the log"
+        " must still match; repeatable.",
+    ),
+]
+PublicKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--public-key",
+        help="The registry's checkpoint key (base64url, as /v1/public/log/key gives it);"
+        " default: the configured signing key's.",
+    ),
+]
+
+
 @app.command()
-def verify() -> None:
-    """Walk the log: dense seq, hash chain, envelope validity. Non-zero exit on any break."""
+def verify(checkpoint: CheckpointFiles = None, public_key: PublicKeyOption = None) -> None:
+    """Walk the log: dense seq, hash chain, envelope validity, and every signed checkpoint
+    given. Non-zero exit on any break."""
+    from libs.eventlog.signing import (
+        CheckpointInvalid,
+        check_signature,
+        parse,
+        read_public_key,
+    )
     from libs.eventlog.verify import verify_log
-    from registry_cli.wiring import database, event_source
+    from registry_cli.wiring import database, event_source, signing_key
 
     settings = _settings("verify")
+    pins = []
+    if checkpoint:
+        if public_key:
+            key = read_public_key(public_key)
+        else:
+            private = signing_key(settings)
+            if private is None:
+                raise typer.BadParameter("give --public-key: no signing key is configured")
+            key = private.public_key()
+        for path in checkpoint:
+            try:
+                cp = parse(path.read_bytes())
+                check_signature(cp, key)
+                if cp.registry != settings.registry:
+                    raise CheckpointInvalid(f"it is registry {cp.registry}'s")
+            except (OSError, CheckpointInvalid) as exc:
+                console.print(f"[red]INVALID checkpoint {path}: {exc}[/red]", highlight=False)
+                raise typer.Exit(1) from None
+            pins.append(cp)
 
     async def go() -> bool:
         async with database(settings) as dsn:
@@ -157,6 +202,7 @@ def verify() -> None:
                         source,
                         lambda d, t: progress.update(task, completed=d, total=t),
                         registry=settings.registry,
+                        checkpoints=pins,
                     )
             finally:
                 await source.close()
@@ -164,15 +210,79 @@ def verify() -> None:
         console.print(f"head hash: {report.last_hash}")
         for name, count in sorted(report.types.items()):
             console.print(f"  {name}: {count:,}")
+        if pins:
+            console.print(f"signed checkpoints checked: {len(pins)}")
         if report.ok:
             console.print("[green]OK: the log is dense, chained and valid.[/green]")
             return True
         for b in report.breaks:
-            console.print(f"[red]BREAK at position {b.position} (seq {b.seq}): {b.reason}[/red]")
+            where = f"position {b.position} " if b.position >= 0 else ""
+            console.print(f"[red]BREAK at {where}(seq {b.seq}): {b.reason}[/red]", highlight=False)
         return False
 
     if not _run(go()):
         raise typer.Exit(1)
+
+
+@app.command()
+def checkpoint() -> None:
+    """Verify the whole log, then print a signed checkpoint of its head (JSON) to publish
+    or hand to auditors. Exit 1 (and nothing signed) if the log does not verify."""
+    from libs.eventlog.signing import sign
+    from libs.eventlog.verify import verify_log
+    from registry_cli.wiring import database, event_source, signing_key
+
+    settings = _settings("checkpoint")
+    key = signing_key(settings)
+    if key is None:
+        raise typer.BadParameter("no signing key: set REGISTRY_SIGNING_KEY")
+
+    async def go() -> bytes | None:
+        async with database(settings) as dsn:
+            source = event_source(settings, dsn)
+            try:
+                report = await verify_log(source, registry=settings.registry)
+            finally:
+                await source.close()
+        if not report.ok or report.last_seq == 0:
+            return None
+        return orjson.dumps(
+            sign(key, settings.registry, report.last_seq, report.last_hash).to_json()
+        )
+
+    signed = _run(go())
+    if signed is None:
+        console.print("[red]the log is empty or does not verify (run `registry verify`)[/red]")
+        raise typer.Exit(1)
+    typer.echo(signed.decode())
+
+
+@app.command("signing-key")
+def signing_key_cmd(
+    new: Annotated[
+        bool, typer.Option("--new", help="Make a new private key (for REGISTRY_SIGNING_KEY).")
+    ] = False,
+) -> None:
+    """Show the public key that signs log checkpoints (or make a new private key)."""
+    from libs.eventlog.signing import (
+        key_id,
+        new_private_key_text,
+        public_key_text,
+        read_private_key,
+    )
+    from registry_cli.wiring import signing_key
+
+    if new:
+        private_text = new_private_key_text()
+        public = read_private_key(private_text).public_key()
+        typer.echo(f"REGISTRY_SIGNING_KEY={private_text}")
+        typer.echo(f"public key {public_key_text(public)} (key id {key_id(public)})")
+        return
+    key = signing_key(_settings("signing-key"))
+    if key is None:
+        raise typer.BadParameter("no signing key: set REGISTRY_SIGNING_KEY")
+    public = key.public_key()
+    typer.echo(f"Ed25519 public key {public_key_text(public)} (key id {key_id(public)})")
 
 
 @app.command("dead-letters")
@@ -182,8 +292,6 @@ def dead_letters(
 ) -> None:
     """Events the projector could not apply (it halts on them). Exit 1 while one is unresolved."""
     from dataclasses import asdict
-
-    import orjson
 
     from projector_service.dead_letters import listed
     from projector_service.schema import create_schema, live_schema

@@ -41,6 +41,7 @@ from registry_cli.wiring import (
     database,
     event_source,
     initialise,
+    signing_key,
     token_secret,
 )
 
@@ -198,6 +199,7 @@ async def run_query_api(settings: RegistrySettings) -> None:
                 token_secret(settings),
                 settings.read_wait_max_s,
                 answers=SeqCache(qs.cache_entries),
+                signing_key=signing_key(settings),
             )
             app = create_query_app(deps, {"database": lambda: True})
             await _serve_http(app, settings, settings.query_port, [], sock)

@@ -40,6 +40,7 @@ from registry_cli.wiring import (
     database,
     event_source,
     initialise,
+    signing_key,
     token_secret,
 )
 
@@ -152,7 +153,14 @@ async def start_registry(settings: RegistrySettings, dsn: str) -> Running:
         settings.command_timeout_s,
         reset_notifier=TransportResetNotifier(notifications.transport, settings.mail),
     )
-    query_deps = QueryDeps(registry, read_pool, schema, secret, settings.read_wait_max_s)
+    query_deps = QueryDeps(
+        registry,
+        read_pool,
+        schema,
+        secret,
+        settings.read_wait_max_s,
+        signing_key=signing_key(settings),
+    )
     return Running(
         settings,
         dsn,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from command_service.adapters.credentials import CredentialStore
 from command_service.application.ports import CommandBus
@@ -21,6 +22,7 @@ from libs.auth.reset_mail import reset_link, reset_message
 from libs.eventlog.kafka_source import KafkaEventSource
 from libs.eventlog.pg_log import PgEventSource
 from libs.eventlog.ports import EventSource
+from libs.eventlog.signing import key_in_dir, read_private_key
 from libs.eventlog.topics import Topics
 from libs.localinfra.postgres import LocalPostgres
 from libs.mail.message import MailMessage
@@ -44,6 +46,16 @@ async def database(settings: RegistrySettings) -> AsyncIterator[str]:
         yield pg.dsn
     finally:
         await asyncio.to_thread(pg.stop)
+
+
+def signing_key(settings: RegistrySettings) -> Ed25519PrivateKey | None:
+    """The key that signs log checkpoints: ``REGISTRY_SIGNING_KEY``, or in the embedded mode
+    one kept in the data dir; None otherwise (the read API then offers no checkpoints)."""
+    if settings.signing_key:
+        return read_private_key(settings.signing_key)
+    if settings.embedded:
+        return key_in_dir(settings.data_dir)
+    return None
 
 
 def token_secret(settings: RegistrySettings) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
@@ -32,6 +33,8 @@ class QueryDeps:
     answers: SeqCache[bytes] = field(default_factory=SeqCache)
     notes: RequestNotes = field(default_factory=RequestNotes)
     tokens: TokenCache[TokenClaims] = field(default_factory=TokenCache)
+    # Signs log checkpoints (GET /v1/public/log/checkpoint); None: not offered.
+    signing_key: Ed25519PrivateKey | None = None
 
 
 async def get_deps(request: Request) -> QueryDeps:

@@ -28,6 +28,14 @@ async def applied_seq(conn: asyncpg.Connection, schema: str) -> int:
     return int(seq or 0)
 
 
+async def applied_head(conn: asyncpg.Connection, schema: str) -> str:
+    """The hash of the last event applied (the chain's head as the projector checked it)."""
+    head = await conn.fetchval(
+        f"SELECT last_hash FROM {schema}.checkpoints WHERE projection = 'main'"
+    )
+    return str(head or "")
+
+
 def _behind(seq: int, min_seq: int) -> Problem:
     return Problem(
         503,

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from libs.eventlog.signing import key_id as signing_key_id
+from libs.eventlog.signing import public_key_text, sign
 from libs.http.problems import Problem
 from libs.serial_numbers import SerialNumberError, parse_serial
-from query_service.api.deps import ConsistencyDep, DepsDep
+from query_service.api.deps import ConsistencyDep, DepsDep, QueryDeps
 from query_service.api.list_requests import QueryBody, from_body, from_get
 from query_service.api.ratelimit import RateLimitedRoute
 from query_service.api.routes.lists import (
@@ -27,8 +30,8 @@ from query_service.api.routes.stats import StatAnswer, StatBody, stat_params
 from query_service.api.seq import seq_header
 from query_service.queries import public
 from query_service.queries.collections import collections
-from query_service.queries.reads import read_at_least
-from query_service.responses import Page, PublicProgramme
+from query_service.queries.reads import applied_head, read_at_least
+from query_service.responses import LogCheckpoint, LogKey, Page, PublicProgramme
 
 router = APIRouter(prefix="/v1/public", tags=["public"], route_class=RateLimitedRoute)
 
@@ -127,3 +130,37 @@ async def provenance(
     if data is None:
         raise Problem(404, "provenance.not_found", "No issued unit has that number.", seq=seq)
     return {"seq": seq, "data": data}
+
+
+def _key(deps: QueryDeps) -> Ed25519PrivateKey:
+    if deps.signing_key is None:
+        raise Problem(
+            503, "log.unsigned", "This registry has no checkpoint signing key configured."
+        )
+    return deps.signing_key
+
+
+@router.get("/log/checkpoint", response_model=LogCheckpoint)
+async def log_checkpoint(deps: DepsDep, c: ConsistencyDep, response: Response) -> Any:
+    """The log's head (seq and hash) as the read side has verified and applied it, signed
+    by the registry. Auditors and other registries keep these to detect a log later cut
+    short or rewritten (``registry verify --checkpoint``)."""
+    key = _key(deps)
+    seq, head = await read_at_least(
+        deps.pool, deps.schema, c.min_seq, c.wait_s, lambda conn: applied_head(conn, deps.schema)
+    )
+    seq_header(response, seq)
+    if seq == 0:
+        raise Problem(404, "log.empty", "The log holds no event yet.", seq=seq)
+    return sign(key, deps.registry, seq, head).to_json()
+
+
+@router.get("/log/key", response_model=LogKey)
+async def log_key(deps: DepsDep) -> Any:
+    """The Ed25519 public key that signs this registry's log checkpoints."""
+    public = _key(deps).public_key()
+    return {
+        "algorithm": "Ed25519",
+        "key_id": signing_key_id(public),
+        "public_key": public_key_text(public),
+    }
