@@ -133,6 +133,19 @@ async def read_all(source: EventSource) -> list[bytes]:
     return out
 
 
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``registry <args>`` in a child process with ``env`` on top of this one's (JSON logs);
+    its output is captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "registry_cli.main", *args],
+        cwd=ROOT_DIR,
+        env={**os.environ, **env, "REGISTRY_LOG_JSON": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,9 +4,7 @@ a log cut short (which still chains) and refuses a forged or foreign checkpoint.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -14,25 +12,14 @@ import orjson
 import pytest
 
 from libs.eventlog.signing import new_private_key_text, parse
-from tests.integration.harness import ROOT_DIR
+from tests.integration.harness import run_cli
 from tests.integration.test_projector_and_replay import fill_embedded_log
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "registry_cli.main", *args],
-        cwd=ROOT_DIR,
-        env={**os.environ, **env, "REGISTRY_LOG_JSON": "true"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 async def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(cli, args, env)
+    return await asyncio.to_thread(run_cli, args, env)
 
 
 async def test_a_signed_checkpoint_catches_a_log_cut_short(

@@ -31,7 +31,7 @@ from projector_service.runner import PROJECTION, Projector
 from projector_service.schema import live_schema
 from query_service.queries.reads import read_at_least
 from schemas.hashing import chain_hash
-from tests.integration.harness import ROOT_DIR, free_port, table_digests
+from tests.integration.harness import ROOT_DIR, free_port, run_cli, table_digests
 from tests.integration.test_projector_and_replay import fill_embedded_log, oracle, stored_seq
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -225,17 +225,6 @@ def start_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "registry_cli.main", *args],
-        cwd=ROOT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 async def test_registry_projector_stays_up_on_an_unknown_event_type_and_reports_it(
     fresh_db: str, unique_registry: str, cli_env: dict[str, str]
 ) -> None:
@@ -282,11 +271,11 @@ async def test_registry_projector_stays_up_on_an_unknown_event_type_and_reports_
             assert proc.poll() is None
             assert (await client.get("/ready")).status_code == 503
 
-        listing = await asyncio.to_thread(cli, ["dead-letters"], cli_env)
+        listing = await asyncio.to_thread(run_cli, ["dead-letters"], cli_env)
         assert listing.returncode == 1, listing.stdout + listing.stderr
         halted = f"seq {last + 1} (position {last + 1}, ProgrammeTeleported): HALTED"
         assert halted in listing.stdout
-        as_json = await asyncio.to_thread(cli, ["dead-letters", "--json"], cli_env)
+        as_json = await asyncio.to_thread(run_cli, ["dead-letters", "--json"], cli_env)
         (row,) = [orjson.loads(line) for line in as_json.stdout.splitlines() if line]
         assert (row["seq"], row["event_type"], row["resolved_at"]) == (
             last + 1,

@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import asyncpg
 import httpx
@@ -24,7 +21,7 @@ from libs.settings import RegistrySettings
 from projector_service.schema import live_schema
 from registry_cli.serve import start_registry
 from registry_cli.wiring import credential_store
-from tests.integration.harness import ROOT_DIR, init_env, running
+from tests.integration.harness import init_env, run_cli, running
 from tests.integration.test_projector_and_replay import fill_embedded_log
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -139,17 +136,6 @@ async def test_kafka_commands_answer_503_while_the_broker_is_paused(
             await bus.close()
             await pool.close()
     await log.close()
-
-
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "registry_cli.main", *args],
-        cwd=ROOT_DIR,
-        env={**os.environ, **env, "REGISTRY_LOG_JSON": "true"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 async def test_cli_verify_and_replay(fresh_db: str, unique_registry: str) -> None:
