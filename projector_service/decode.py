@@ -24,7 +24,7 @@ import orjson
 from pydantic import ValidationError
 
 from libs.eventlog.ports import RawRecord
-from projector_service.projections.view import EventView, normal_payload
+from projector_service.projections.view import EventView, view_of_body
 from schemas.codec import event_payload
 from schemas.envelope import GENESIS_HASH, EventEnvelope
 from schemas.registry import UnknownType
@@ -66,14 +66,16 @@ def decode_batch(
     views: list[EventView] = []
     at_text: str | None = None
     at: datetime | None = None
+    loads = orjson.loads
     for rec in records:
+        position = rec.position
         try:
-            body: dict[str, Any] = orjson.loads(rec.raw)
+            body: dict[str, Any] = loads(rec.raw)
             seq = int(body["seq"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise ProjectionStopped(f"unreadable event at position {rec.position}: {exc}") from exc
-        if rec.position >= next_position:
-            next_position = rec.position + 1
+            raise ProjectionStopped(f"unreadable event at position {position}: {exc}") from exc
+        if position >= next_position:
+            next_position = position + 1
         if seq <= last_seq:
             if seq == last_seq and body.get("hash") != last_hash:
                 raise ProjectionStopped(
@@ -102,15 +104,7 @@ def decode_batch(
             if text != at_text:
                 at_text, at = text, datetime.fromisoformat(text)
             assert at is not None
-            views.append(
-                EventView(
-                    seq=seq,
-                    type=body["type"],
-                    actor_user_id=body["actor"].get("user_id"),
-                    occurred_at=at,
-                    payload=normal_payload(body["type"], body["version"], body["payload"]),
-                )
-            )
+            views.append(view_of_body(body, seq, at))
         except (ValidationError, UnknownType, MissingUpcaster, ValueError, KeyError) as exc:
             raise ProjectionStopped(f"seq {seq} is not a readable event: {exc}") from exc
         last_seq, last_hash = seq, digest
@@ -131,13 +125,5 @@ def decode_checked(raws: Sequence[bytes]) -> list[EventView]:
         if text != at_text:
             at_text, at = text, datetime.fromisoformat(text)
         assert at is not None
-        views.append(
-            EventView(
-                seq=body["seq"],
-                type=body["type"],
-                actor_user_id=body["actor"].get("user_id"),
-                occurred_at=at,
-                payload=normal_payload(body["type"], body["version"], body["payload"]),
-            )
-        )
+        views.append(view_of_body(body, body["seq"], at))
     return views

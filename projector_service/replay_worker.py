@@ -17,12 +17,16 @@ scoped tables, so a new event type can never be folded half here.
 from __future__ import annotations
 
 import asyncio
-import sys
+import contextlib
+import gc
+import os
+import signal
+import socket
+from typing import NoReturn
 
 import asyncpg
-import orjson
 
-from projector_service.bulk import CHUNK, SESSION_SETTINGS, CopyWriter, breathe, fold, no_gc
+from projector_service.bulk import CHUNK, SESSION_SETTINGS, CopyWriter, breathe, fold
 from projector_service.decode import ProjectionStopped, decode_checked
 from projector_service.fold import Store
 from projector_service.projections.view import JsonDict
@@ -75,28 +79,36 @@ def route(event_type: str, payload: JsonDict) -> int:
 
 
 class Helper:
-    """The first process's handle on the second one: ``python -m
-    projector_service.replay_worker`` reading its settings, then framed events, on its stdin
-    (a plain child process: no multiprocessing, so no re-import of the caller's script; the
-    DSN never appears in the process list)."""
+    """The first process's handle on the second one, a fork of it: starting costs a few
+    milliseconds (a spawned ``python -m`` paid about half a second of imports), so the
+    second core pays off on logs of tens of thousands of events already. Framed events go
+    down a socket pair; the child answers one line, "ok" or the error, and exits.
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self._proc = proc
+    The child never touches what it inherited from this process (its event loop, its
+    connections): it opens its own connection in a fresh event loop (asyncio finds no
+    running loop in a forked process), keeps its garbage collector off (no finaliser of an
+    inherited object may run there), and leaves by ``os._exit``.
+    """
+
+    def __init__(
+        self, pid: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self._pid = pid
+        self._reader = reader
+        self._writer = writer
         self._buffer: list[bytes] = []
+        self._exit: int | None = None
 
     @classmethod
     async def start(cls, dsn: str, schema: str) -> Helper:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "projector_service.replay_worker",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert proc.stdin is not None
-        settings = orjson.dumps({"dsn": dsn, "schema": schema})
-        proc.stdin.write(len(settings).to_bytes(8, "big") + settings)
-        return cls(proc)
+        mine, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # the child
+            mine.close()
+            _child(theirs, dsn, schema)
+        theirs.close()
+        reader, writer = await asyncio.open_connection(sock=mine, limit=2**20)
+        return cls(pid, reader, writer)
 
     def add(self, raw: bytes) -> None:
         self._buffer.append(raw)
@@ -106,11 +118,9 @@ class Helper:
             return
         batch = b"".join(len(r).to_bytes(4, "big") + r for r in self._buffer)
         self._buffer = []
-        stdin = self._proc.stdin
-        assert stdin is not None
         try:
-            stdin.write(len(batch).to_bytes(8, "big") + batch)
-            await stdin.drain()
+            self._writer.write(len(batch).to_bytes(8, "big") + batch)
+            await self._writer.drain()
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise ProjectionStopped(
                 f"replay's second process is gone: {await self._reply()}"
@@ -118,23 +128,53 @@ class Helper:
 
     async def finish(self) -> None:
         await self.send(force=True)
-        stdin = self._proc.stdin
-        assert stdin is not None
-        stdin.write((0).to_bytes(8, "big"))
-        await stdin.drain()
-        stdin.close()
+        self._writer.write((0).to_bytes(8, "big"))
+        await self._writer.drain()
         reply = await self._reply()
-        if await self._proc.wait() != 0 or reply != "ok":
+        self._writer.close()
+        if self._wait() != 0 or reply != "ok":
             raise ProjectionStopped(f"replay's second process failed: {reply}")
 
     async def _reply(self) -> str:
-        assert self._proc.stdout is not None
-        line = await self._proc.stdout.readline()
-        return line.decode(errors="replace").strip() or f"exit code {self._proc.returncode}"
+        line = await self._reader.readline()
+        return line.decode(errors="replace").strip() or f"exit code {self._wait()}"
+
+    def _wait(self) -> int:
+        """The child's exit code (it exits right after its reply, or was killed)."""
+        if self._exit is None:
+            self._exit = os.waitstatus_to_exitcode(os.waitpid(self._pid, 0)[1])
+        return self._exit
 
     def kill(self) -> None:
-        if self._proc.returncode is None:
-            self._proc.kill()
+        if self._exit is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            self._wait()
+        self._writer.close()
+
+
+def _child(sock: socket.socket, dsn: str, schema: str) -> NoReturn:
+    """The forked process: fold what arrives on ``sock``, reply, exit (never returns)."""
+    gc.disable()
+    code = 1
+    try:
+        code = asyncio.run(_serve(sock, dsn, schema))
+    finally:
+        os._exit(code)
+
+
+async def _serve(sock: socket.socket, dsn: str, schema: str) -> int:
+    """Run ``_work`` on the events arriving on ``sock``; answer "ok" or the error."""
+    reader, writer = await asyncio.open_connection(sock=sock, limit=2**30)
+    try:
+        await _work(reader, dsn, schema)
+        reply, code = "ok", 0
+    except Exception as exc:
+        reply, code = f"{type(exc).__name__}: {exc}".replace("\n", " "), 1
+    writer.write(reply.encode() + b"\n")
+    await writer.drain()
+    writer.close()
+    return code
 
 
 def _frames(batch: bytes) -> list[bytes]:
@@ -157,48 +197,27 @@ def _check_scope(store: Store) -> None:
             raise ProjectionStopped(f"an event sent to the second process wrote {name}")
 
 
-async def _work() -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**30)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    size = int.from_bytes(await reader.readexactly(8), "big")
-    settings = orjson.loads(await reader.readexactly(size))
-    schema: str = settings["schema"]
-    conn = await asyncpg.connect(settings["dsn"])
+async def _work(reader: asyncio.StreamReader, dsn: str, schema: str) -> None:
+    conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(SESSION_SETTINGS)
         writer = CopyWriter(conn, schema)
         store = Store()
         try:
-            with no_gc():
-                while True:
-                    size = int.from_bytes(await reader.readexactly(8), "big")
-                    if size == 0:
-                        break
-                    raws = _frames(await reader.readexactly(size))
-                    for i in range(0, len(raws), CHUNK):
-                        fold(store, decode_checked(raws[i : i + CHUNK]), clock=False)
-                        await breathe()
-                    _check_scope(store)
-                    await writer.put(store.take_final())
-                await writer.put(store.take_all())
-                await writer.close()
+            while True:
+                size = int.from_bytes(await reader.readexactly(8), "big")
+                if size == 0:
+                    break
+                raws = _frames(await reader.readexactly(size))
+                for i in range(0, len(raws), CHUNK):
+                    fold(store, decode_checked(raws[i : i + CHUNK]), clock=False)
+                    await breathe()
+                _check_scope(store)
+                await writer.put(store.take_final())
+            await writer.put(store.take_all())
+            await writer.close()
         except BaseException:
             writer.cancel()
             raise
     finally:
         await conn.close()
-
-
-def main() -> None:
-    """``python -m projector_service.replay_worker``: prints "ok" or the error."""
-    try:
-        asyncio.run(_work())
-    except BaseException as exc:
-        print(f"{type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
-        raise SystemExit(1) from exc
-    print("ok", flush=True)
-
-
-if __name__ == "__main__":
-    main()
