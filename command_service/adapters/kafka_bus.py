@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 
 from command_service.application.ports import LogUnavailable, ResultTimeout
 from libs.eventlog.kafka_admin import ensure_topics
+from libs.eventlog.kafka_security import kafka_options
 from libs.eventlog.topics import COMMAND_MAX_BYTES, FETCH_WAIT_MS, PRODUCER_BATCH_BYTES, Topics
 from schemas.codec import decode_result, encode_command
 from schemas.envelope import CommandEnvelope, ResultEnvelope
@@ -40,6 +41,7 @@ class KafkaCommandBus:
             await ensure_topics(self._bootstrap, self._topics)
             self._producer = AIOKafkaProducer(
                 bootstrap_servers=self._bootstrap,
+                **kafka_options(),
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=1,
@@ -50,6 +52,7 @@ class KafkaCommandBus:
             await self._producer.start()
             self._consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
+                **kafka_options(),
                 group_id=None,
                 enable_auto_commit=False,
                 isolation_level="read_committed",

@@ -30,6 +30,7 @@ from command_service.application.ports import (
     Snapshot,
 )
 from libs.eventlog.kafka_admin import ensure_topics
+from libs.eventlog.kafka_security import kafka_options
 from libs.eventlog.ports import RawRecord
 from libs.eventlog.topics import (
     FETCH_WAIT_MS,
@@ -73,6 +74,7 @@ async def _read_range(
     """Committed records of one partition from a position to its end as of now."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        **kafka_options(),
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
@@ -110,6 +112,7 @@ class KafkaProcessorLog:
         await ensure_topics(self._bootstrap, self._topics, self._replication)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
+            **kafka_options(),
             group_id=self._topics.processor_group,
             enable_auto_commit=False,
             isolation_level="read_committed",
@@ -136,6 +139,7 @@ class KafkaProcessorLog:
         self._listener.lost = False
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
+            **kafka_options(),
             transactional_id=self._topics.transactional_id,
             enable_idempotence=True,
             acks="all",

@@ -8,6 +8,7 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from libs.eventlog.kafka_security import kafka_options
 from libs.eventlog.topics import Topics
 
 
@@ -16,7 +17,9 @@ class TopicLayoutError(RuntimeError):
 
 
 async def ensure_topics(bootstrap: str, topics: Topics, replication: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **kafka_options()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from libs.eventlog.kafka_security import kafka_options
 from libs.eventlog.ports import RawRecord
 from libs.eventlog.topics import FETCH_WAIT_MS
 
@@ -19,6 +20,7 @@ class KafkaEventSource:
         self._tp = TopicPartition(topic, 0)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
+            **kafka_options(),
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",

@@ -294,8 +294,14 @@ class KafkaBroker:
             .replace("@CONTROLLER_PORT@", str(self.controller_port))
         )
         if self.extra_properties:
+            # Later keys win in a Java properties file; values may use the placeholders.
             text += "\n# extra_properties\n"
-            text += "".join(f"{k}={v}\n" for k, v in self.extra_properties.items())
+            text += "".join(
+                f"{k}={v}\n".replace("@DATA@", str(self.data_dir))
+                .replace("@BROKER_PORT@", str(self.port))
+                .replace("@CONTROLLER_PORT@", str(self.controller_port))
+                for k, v in self.extra_properties.items()
+            )
         path = self.data_dir / "server.properties"
         path.write_text(text)
         return path
@@ -563,8 +569,12 @@ async def describe_cluster(bootstrap: str, *, timeout_s: float = 5.0) -> dict[st
     """One DescribeCluster round trip (raises if the broker does not answer)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
+    from libs.eventlog.kafka_security import kafka_options
+
     ms = int(timeout_s * 1000)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=ms)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=ms, **kafka_options()
+    )
     try:
         await asyncio.wait_for(admin.start(), timeout=timeout_s)
         result: dict[str, Any] = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
@@ -588,7 +598,9 @@ async def _warm_up(bootstrap: str) -> None:
     from aiokafka.errors import TopicAlreadyExistsError
     from aiokafka.structs import TopicPartition
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    from libs.eventlog.kafka_security import kafka_options
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_options())
     await admin.start()
     try:
         with contextlib.suppress(TopicAlreadyExistsError):
@@ -598,7 +610,9 @@ async def _warm_up(bootstrap: str) -> None:
     finally:
         await admin.close()
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=WARMUP_TXN_ID)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, transactional_id=WARMUP_TXN_ID, **kafka_options()
+    )
     await producer.start()
     try:
         async with producer.transaction():
@@ -608,6 +622,7 @@ async def _warm_up(bootstrap: str) -> None:
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        **kafka_options(),
         group_id=WARMUP_GROUP,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
