@@ -32,7 +32,8 @@ PROJECTOR_HALTED = Gauge(
 )
 PROJECTOR_LAG = Gauge(
     "registry_projector_lag_events",
-    "Committed events not yet applied to the read models",
+    "Log positions not yet applied to the read models (events; on Kafka also one commit"
+    " marker per processor transaction), refreshed about once a second",
     ["registry", "projection"],
 )
 HTTP_REQUESTS = Counter(
