@@ -306,6 +306,35 @@ class KafkaBroker:
         path.write_text(text)
         return path
 
+    async def add_acls(self, client_config: dict[str, str], *acl_args: str) -> None:
+        """``kafka-acls --add ACL_ARGS`` against this broker (Kafka's own AclCommand from the
+        tools jar), connecting with ``client_config`` (a principal allowed to alter ACLs)."""
+        path = self.data_dir / "acl-client.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in client_config.items()))
+        cmd = [
+            self._java_bin(),
+            *TOOL_JVM_OPTS,
+            self._log4j_opt(),
+            "-cp",
+            self._classpath(),
+            "org.apache.kafka.tools.AclCommand",
+            "--bootstrap-server",
+            self.bootstrap,
+            "--command-config",
+            str(path),
+            "--add",
+            "--force",
+            *acl_args,
+        ]
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+        if proc.returncode != 0:
+            raise BrokerUnavailable(
+                f"kafka-acls failed (exit {proc.returncode}): {out.decode('utf-8', 'replace')}"
+            )
+
     def _is_formatted(self) -> bool:
         return (self.data_dir / "kraft-logs" / "meta.properties").is_file()
 
