@@ -24,6 +24,7 @@ from libs.eventlog.topics import Topics
 from libs.eventlog.verify import verify_log
 from projector_service.schema import MODEL_TABLES
 from schemas.codec import decode_event
+from schemas.commands.credits import ApproveProgramme, AuthoriseProgramme
 from schemas.commands.organisation import FirstAdmin, RegisterOrganisation
 from schemas.commands.programme import CreateProgramme, ProgrammePropertiesInput
 from schemas.commands.registry import InitialiseRegistry
@@ -99,6 +100,37 @@ def programme_env(registry: str, n: int) -> CommandEnvelope:
             ),
         ),
     )
+
+
+def issued_credits_setup(registry: str, issued: int) -> list[CommandEnvelope]:
+    """Commands that leave programme 001 authorised with ``issued`` credits held by the
+    first developer (company 2, admin user 2), and a second developer (company 3) to send
+    them to."""
+    return [
+        init_env(registry),
+        developer_env(registry),
+        envelope(
+            registry,
+            "org-receiver",
+            ROOT,
+            RegisterOrganisation(
+                name="Receiver Ltd",
+                role=CompanyRole.PROGRAMME_DEVELOPER,
+                tax_id="PD-TAX-2",
+                payment_id="PAY-2",
+                email="receiver@example.org",
+                admin=FirstAdmin(email="admin@receiver.example.org", name="Rita"),
+            ),
+        ),
+        programme_env(registry, 1),
+        envelope(registry, "approve", ROOT, ApproveProgramme(programme_id="001")),
+        envelope(
+            registry,
+            "authorise",
+            ROOT,
+            AuthoriseProgramme(programme_id="001", issue_amount=issued),
+        ),
+    ]
 
 
 async def submit_until_decided(

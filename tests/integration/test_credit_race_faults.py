@@ -19,17 +19,12 @@ from command_service.application.restore import restore
 from command_service.domain.ledger import balance
 from libs.localinfra.kafka_broker import KafkaBroker
 from schemas.codec import decode_result
-from schemas.commands.credits import ApproveProgramme, AuthoriseProgramme, RequestTransfer
-from schemas.commands.organisation import FirstAdmin, RegisterOrganisation
-from schemas.enums import CompanyRole
-from schemas.envelope import Actor, CommandEnvelope, ResultEnvelope
+from schemas.commands.credits import RequestTransfer
+from schemas.envelope import Actor, ResultEnvelope
 from tests.integration.harness import (
-    ROOT,
     ProcessorProcess,
-    developer_env,
     envelope,
-    init_env,
-    programme_env,
+    issued_credits_setup,
     start_processor_process,
     submit_until_decided,
 )
@@ -44,31 +39,6 @@ FAULT_AFTER_S = 0.4
 DEVELOPER_ADMIN = Actor(kind="user", user_id=2)
 
 
-def setup_commands(reg: str) -> list[CommandEnvelope]:
-    return [
-        init_env(reg),
-        developer_env(reg),
-        envelope(
-            reg,
-            "org-receiver",
-            ROOT,
-            RegisterOrganisation(
-                name="Receiver Ltd",
-                role=CompanyRole.PROGRAMME_DEVELOPER,
-                tax_id="PD-TAX-2",
-                payment_id="PAY-2",
-                email="receiver@example.org",
-                admin=FirstAdmin(email="admin@receiver.example.org", name="Rita"),
-            ),
-        ),
-        programme_env(reg, 1),
-        envelope(reg, "approve", ROOT, ApproveProgramme(programme_id="001")),
-        envelope(
-            reg, "authorise", ROOT, AuthoriseProgramme(programme_id="001", issue_amount=ISSUED)
-        ),
-    ]
-
-
 async def race_through(
     kafka_broker: KafkaBroker,
     reg: str,
@@ -80,7 +50,7 @@ async def race_through(
     bus = KafkaCommandBus(bootstrap, reg)
     await bus.start()
     try:
-        for env in setup_commands(reg):
+        for env in issued_credits_setup(reg, ISSUED):
             result = await submit_until_decided(bus, env, deadline_s=90)
             assert result.status == "accepted", result
 

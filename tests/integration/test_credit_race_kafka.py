@@ -14,16 +14,11 @@ from command_service.adapters.kafka_log import KafkaProcessorLog
 from command_service.application.processor import Processor
 from command_service.application.restore import restore
 from command_service.domain.ledger import balance
-from schemas.commands.credits import ApproveProgramme, AuthoriseProgramme, RequestTransfer
-from schemas.commands.organisation import FirstAdmin, RegisterOrganisation
-from schemas.enums import CompanyRole
+from schemas.commands.credits import RequestTransfer
 from schemas.envelope import Actor
 from tests.integration.harness import (
-    ROOT,
-    developer_env,
     envelope,
-    init_env,
-    programme_env,
+    issued_credits_setup,
     running,
 )
 
@@ -45,31 +40,7 @@ async def test_racing_transfers_spend_each_credit_once(
     async with running(processor.run(asyncio.Event())):
         await bus.start()
         try:
-            setup = [
-                init_env(reg),
-                developer_env(reg),
-                envelope(
-                    reg,
-                    "org-receiver",
-                    ROOT,
-                    RegisterOrganisation(
-                        name="Receiver Ltd",
-                        role=CompanyRole.PROGRAMME_DEVELOPER,
-                        tax_id="PD-TAX-2",
-                        payment_id="PAY-2",
-                        email="receiver@example.org",
-                        admin=FirstAdmin(email="admin@receiver.example.org", name="Rita"),
-                    ),
-                ),
-                programme_env(reg, 1),
-                envelope(reg, "approve", ROOT, ApproveProgramme(programme_id="001")),
-                envelope(
-                    reg,
-                    "authorise",
-                    ROOT,
-                    AuthoriseProgramme(programme_id="001", issue_amount=ISSUED),
-                ),
-            ]
+            setup = issued_credits_setup(reg, ISSUED)
             for env in setup:
                 result = await bus.submit(env, 30)
                 assert result.status == "accepted", result
