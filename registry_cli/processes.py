@@ -25,6 +25,7 @@ from command_service.adapters.kafka_log import KafkaProcessorLog
 from command_service.api.app import create_command_app
 from command_service.api.deps import CommandDeps
 from command_service.application.processor import Processor
+from command_service.application.restore import CorruptLog
 from libs.http.health import health_router
 from libs.mail.settings import transport_from_settings
 from libs.settings import RegistrySettings
@@ -100,6 +101,8 @@ async def run_processor(settings: RegistrySettings) -> None:
     stop = asyncio.Event()
     current: list[Processor] = []
 
+    refusals = [0]  # consecutive restores refused because the log is damaged
+
     async def lead_forever() -> None:
         while not stop.is_set():
             plog = KafkaProcessorLog(
@@ -107,20 +110,33 @@ async def run_processor(settings: RegistrySettings) -> None:
             )
             processor = Processor(plog, settings.registry)
             current[:] = [processor]
+            pause = 1.0
             try:
+                await processor.start()  # take leadership, restore from the log
+                refusals[0] = 0
                 await processor.run(stop)
             except asyncio.CancelledError:
                 raise
+            except CorruptLog as exc:
+                # Never written on; said loudly, and asked again ever more slowly (an
+                # operator restores the log, or removes the snapshots to accept a loss).
+                refusals[0] += 1
+                pause = min(2.0 ** refusals[0], 300.0)
+                log.error("processor_refuses_damaged_log", reason=str(exc), retry_in_s=pause)
             except Exception as exc:
                 log.warning("processor_stepped_down", reason=f"{type(exc).__name__}: {exc}")
             finally:
                 with contextlib.suppress(Exception):
                     await plog.close()
-            await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
 
     app = _ops_app(
         "processor",
-        {"leader_and_caught_up": lambda: bool(current) and current[0].ready.is_set()},
+        {
+            "leader_and_caught_up": lambda: bool(current) and current[0].ready.is_set(),
+            "log_intact": lambda: refusals[0] == 0,
+        },
     )
     task = asyncio.create_task(lead_forever(), name="processor")
     await _serve_http(app, settings, settings.port, [task])

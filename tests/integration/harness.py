@@ -190,6 +190,7 @@ class ProcessorProcess:
 
     proc: subprocess.Popen[bytes]
     log_path: Path
+    port: int = 0  # its /health, /ready and /metrics
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -209,11 +210,12 @@ class ProcessorProcess:
 def start_processor_process(
     bootstrap: str, registry: str, log_dir: Path, name: str = "processor"
 ) -> ProcessorProcess:
+    port = free_port()
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP": bootstrap,
         "REGISTRY_REGISTRY": registry,
-        "REGISTRY_PORT": str(free_port()),
+        "REGISTRY_PORT": str(port),
         "REGISTRY_LOG_JSON": "true",
     }
     log_path = log_dir / f"{name}.log"
@@ -226,7 +228,7 @@ def start_processor_process(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    return ProcessorProcess(proc, log_path)
+    return ProcessorProcess(proc, log_path, port)
 
 
 async def table_digests(dsn: str, schema: str) -> dict[str, tuple[int, str]]:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -18,7 +20,12 @@ from command_service.application.processor import Processor
 from command_service.application.restore import CorruptLog, restore
 from libs.eventlog.kafka_admin import ensure_topics
 from libs.eventlog.topics import Topics
-from tests.integration.harness import developer_env, init_env, running
+from tests.integration.harness import (
+    developer_env,
+    init_env,
+    running,
+    start_processor_process,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="session")]
 
@@ -37,7 +44,7 @@ async def delete_topic(bootstrap: str, topic: str) -> None:
 
 
 async def test_a_processor_refuses_to_write_on_an_events_topic_that_lost_its_events(
-    kafka_bootstrap: str, unique_registry: str
+    kafka_bootstrap: str, unique_registry: str, tmp_path: Path
 ) -> None:
     reg = unique_registry
     log = KafkaProcessorLog(kafka_bootstrap, reg)
@@ -63,11 +70,26 @@ async def test_a_processor_refuses_to_write_on_an_events_topic_that_lost_its_eve
         assert [r async for r in successor.read_events(0)] == []
     finally:
         await successor.close()
-    # The whole processor refuses too (it steps down; nothing is written).
-    again = Processor(KafkaProcessorLog(kafka_bootstrap, reg), reg)
-    with pytest.raises(CorruptLog):
-        await again.start()
-    await again.log.close()
+    # `registry processor` refuses too: it stays up, says why, and writes nothing.
+    proc = start_processor_process(kafka_bootstrap, reg, tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while "processor_refuses_damaged_log" not in proc.log():
+            assert proc.proc.poll() is None, proc.log()
+            assert time.monotonic() < deadline, proc.log()
+            await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(timeout=5) as client:
+            ready = await client.get(f"http://127.0.0.1:{proc.port}/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["log_intact"] is False
+        assert proc.proc.poll() is None
+    finally:
+        proc.kill()
+    check = KafkaProcessorLog(kafka_bootstrap, reg)
+    try:
+        assert [r async for r in check.read_events(0)] == []
+    finally:
+        await check.close()
 
 
 async def described(bootstrap: str, kind: ConfigResourceType, name: str) -> dict[str, str]:
