@@ -437,7 +437,7 @@ class Projector:
         batch of the full size applies (nothing fails any more) or the log has no more.
         """
         assert self._conn is not None
-        size, error = max(1, self.batch_size // 2), str(first)
+        size = max(1, self.batch_size // 2)  # ``first`` came from a batch of at most this * 2
         while True:
             await self.source.seek(self.checkpoint.next_position)
             records = await self.source.next_batch(size, self.poll_timeout_s)
@@ -448,9 +448,8 @@ class Projector:
                     self._conn, self.schema, records, engine=self.engine
                 )
             except ProjectionStopped as exc:
-                error = str(exc)
                 if len(records) == 1:
-                    return records[0], error
+                    return records[0], str(exc)
                 size = max(1, len(records) // 2)
                 continue
             self._applied(records)
