@@ -195,7 +195,7 @@ async def _build_indexes(dsn: str, schema: str, names: frozenset[str] | None = N
             await c.close()
 
 
-async def _catch_up(
+async def catch_up(
     conn: asyncpg.Connection,
     source: EventSource,
     schema: str,
@@ -203,6 +203,7 @@ async def _catch_up(
     end: int,
     batch_size: int,
 ) -> Checkpoint:
+    """Apply to ``schema`` what the log holds from ``start`` up to position ``end``."""
     cp = start
     await source.seek(cp.next_position)
     while cp.next_position < end:
@@ -223,8 +224,10 @@ async def rebuild(
     switch: bool = True,
     verify_hashes: bool = False,
     parallel: bool | None = None,
+    into: str | None = None,
 ) -> tuple[str, Checkpoint, float]:
-    """Rebuild into ``<live>__build``; if ``switch``, rename it to ``live`` atomically.
+    """Rebuild into ``<live>__build`` (or ``into``); if ``switch``, rename it to ``live``
+    atomically.
 
     Returns the schema now holding the rebuilt models, its checkpoint, and events/s (events
     replayed over the time to read, fold, write and index them; the switch excluded).
@@ -237,7 +240,7 @@ async def rebuild(
     ``parallel`` folds a share of the programmes in a second process (``replay_worker``);
     by default it does from ``PARALLEL_MIN_EVENTS`` events on when there are two CPUs.
     """
-    build = f"{live}__build"
+    build = into or f"{live}__build"
     old = f"{live}__old"
     conn = await asyncpg.connect(dsn)
     writer_conn = await asyncpg.connect(dsn)
@@ -271,7 +274,7 @@ async def rebuild(
             await conn.execute(WRITER_LOCK, live)
             # Catch up with whatever the live projector committed meanwhile.
             end = await source.end_position()
-            cp = await _catch_up(conn, source, build, cp, end, batch_size)
+            cp = await catch_up(conn, source, build, cp, end, batch_size)
             await conn.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
             exists = await conn.fetchval(
                 "SELECT count(*) FROM pg_namespace WHERE nspname = $1", live

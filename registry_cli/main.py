@@ -159,6 +159,44 @@ PublicKeyOption = Annotated[
 
 
 @app.command()
+def compare() -> None:
+    """Rebuild the read models from the log into a shadow schema and compare them with the
+    live ones, table by table, at the same seq. Exit 1 if any table differs."""
+    from projector_service.compare import compare_with_log
+    from projector_service.schema import live_schema
+    from registry_cli.wiring import database, event_source
+
+    settings = _settings("compare")
+
+    async def go() -> bool:
+        async with database(settings) as dsn:
+            source = event_source(settings, dsn)
+            try:
+                result = await compare_with_log(dsn, source, live_schema(settings.registry))
+            finally:
+                await source.close()
+        console.print(f"compared at seq {result.seq:,}")
+        for t in result.tables:
+            if t.equal:
+                console.print(f"  {t.table}: equal ({t.rows:,} rows)")
+                continue
+            console.print(
+                f"[red]  {t.table}: DIFFERS: {t.only_live:,} rows only in the live models,"
+                f" {t.only_rebuilt:,} only in the rebuilt ones[/red]",
+                highlight=False,
+                soft_wrap=True,
+            )
+            for sample in t.samples:
+                console.print(f"    {sample}", markup=False, highlight=False, soft_wrap=True)
+        if result.equal:
+            console.print("[green]OK: the read models are what the log says.[/green]")
+        return result.equal
+
+    if not _run(go()):
+        raise typer.Exit(1)
+
+
+@app.command()
 def verify(checkpoint: CheckpointFiles = None, public_key: PublicKeyOption = None) -> None:
     """Walk the log: dense seq, hash chain, envelope validity, and every signed checkpoint
     given. Non-zero exit on any break."""
@@ -188,7 +226,9 @@ def verify(checkpoint: CheckpointFiles = None, public_key: PublicKeyOption = Non
                 if cp.registry != settings.registry:
                     raise CheckpointInvalid(f"it is registry {cp.registry}'s")
             except (OSError, CheckpointInvalid) as exc:
-                console.print(f"[red]INVALID checkpoint {path}: {exc}[/red]", highlight=False)
+                console.print(
+                    f"[red]INVALID checkpoint {path}: {exc}[/red]", highlight=False, soft_wrap=True
+                )
                 raise typer.Exit(1) from None
             pins.append(cp)
 
@@ -217,7 +257,11 @@ def verify(checkpoint: CheckpointFiles = None, public_key: PublicKeyOption = Non
             return True
         for b in report.breaks:
             where = f"position {b.position} " if b.position >= 0 else ""
-            console.print(f"[red]BREAK at {where}(seq {b.seq}): {b.reason}[/red]", highlight=False)
+            console.print(
+                f"[red]BREAK at {where}(seq {b.seq}): {b.reason}[/red]",
+                highlight=False,
+                soft_wrap=True,
+            )
         return False
 
     if not _run(go()):
