@@ -6,7 +6,7 @@ the log."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
@@ -20,8 +20,9 @@ from libs.eventlog.kafka_admin import ensure_topics
 from libs.eventlog.kafka_security import kafka_options
 from libs.eventlog.kafka_source import KafkaEventSource
 from libs.eventlog.topics import Topics
-from libs.eventlog.verify import verify_log
+from libs.eventlog.verify import Report, verify_log
 from libs.localinfra.kafka_broker import KafkaBroker, warm_up
+from schemas.envelope import ResultEnvelope
 from tests.integration.harness import init_env, running
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="session")]
@@ -61,26 +62,46 @@ async def sasl_broker(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[KafkaBro
         await broker.stop()
 
 
+async def initialise(
+    bootstrap: str,
+    reg: str,
+    as_processor: Callable[[], None] = lambda: None,
+    as_api: Callable[[], None] = lambda: None,
+) -> ResultEnvelope:
+    """Initialise the registry through a processor and an API bus whose clients are made
+    under ``as_processor``'s and ``as_api``'s credentials."""
+    as_processor()
+    log = KafkaProcessorLog(bootstrap, reg)
+    processor = Processor(log, reg)
+    await processor.start()
+    as_api()
+    bus = KafkaCommandBus(bootstrap, reg)
+    try:
+        async with running(processor.run(asyncio.Event())):
+            await bus.start()
+            try:
+                return await bus.submit(init_env(reg), 30)
+            finally:
+                await bus.close()
+    finally:
+        await log.close()
+
+
+async def verified(bootstrap: str, reg: str) -> Report:
+    source = KafkaEventSource(bootstrap, Topics(reg).events)
+    try:
+        return await verify_log(source, registry=reg)
+    finally:
+        await source.close()
+
+
 async def test_the_registry_runs_on_a_broker_that_demands_credentials(
     sasl_broker: KafkaBroker, unique_registry: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reg, bootstrap = unique_registry, sasl_broker.bootstrap
-    log = KafkaProcessorLog(bootstrap, reg)
-    processor = Processor(log, reg)
-    bus = KafkaCommandBus(bootstrap, reg)
-    async with running(processor.run(asyncio.Event())):
-        await bus.start()
-        try:
-            result = await bus.submit(init_env(reg), 30)
-        finally:
-            await bus.close()
-    await log.close()
+    result = await initialise(bootstrap, reg)
     assert result.status == "accepted", result
-    source = KafkaEventSource(bootstrap, Topics(reg).events)
-    try:
-        report = await verify_log(source, registry=reg)
-    finally:
-        await source.close()
+    report = await verified(bootstrap, reg)
     assert report.ok, report.breaks
     assert report.last_seq == result.last_seq == 3
 
@@ -176,19 +197,12 @@ async def test_broker_acls_let_only_the_processor_write_the_log(
         "--operation", "Describe", "--topic", topics.events,
     )  # fmt: skip
 
-    as_principal(monkeypatch, "processor")
-    log = KafkaProcessorLog(bootstrap, reg)
-    processor = Processor(log, reg)
-    await processor.start()  # its clients authenticate as "processor"
-    as_principal(monkeypatch, "api")
-    bus = KafkaCommandBus(bootstrap, reg)
-    async with running(processor.run(asyncio.Event())):
-        await bus.start()
-        try:
-            result = await bus.submit(init_env(reg), 30)
-        finally:
-            await bus.close()
-    await log.close()
+    result = await initialise(
+        bootstrap,
+        reg,
+        as_processor=lambda: as_principal(monkeypatch, "processor"),
+        as_api=lambda: as_principal(monkeypatch, "api"),
+    )
     assert result.status == "accepted", result
 
     for intruder in ("mallory", "api", "reader"):
@@ -197,10 +211,6 @@ async def test_broker_acls_let_only_the_processor_write_the_log(
             await asyncio.wait_for(forge_event(bootstrap, topics.events), 30)
 
     as_principal(monkeypatch, "reader")
-    source = KafkaEventSource(bootstrap, topics.events)
-    try:
-        report = await verify_log(source, registry=reg)
-    finally:
-        await source.close()
+    report = await verified(bootstrap, reg)
     assert report.ok, report.breaks
     assert report.last_seq == 3  # nothing forged got in
