@@ -6,6 +6,7 @@ the log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -50,16 +51,24 @@ def credentials(monkeypatch: pytest.MonkeyPatch, password: str) -> None:
     monkeypatch.setenv("REGISTRY_KAFKA_SASL_PASSWORD", password)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def sasl_broker(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[KafkaBroker]:
-    credentials(monkeypatch, "registry-secret")
-    broker = KafkaBroker(extra_properties=SASL_BROKER)
+@contextlib.asynccontextmanager
+async def broker_with(properties: dict[str, str]) -> AsyncIterator[KafkaBroker]:
+    """A broker of its own with ``properties``; the environment's credentials must let the
+    start-up checks in."""
+    broker = KafkaBroker(extra_properties=properties)
     try:
         await broker.start()
         await warm_up(broker.bootstrap)
         yield broker
     finally:
         await broker.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sasl_broker(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[KafkaBroker]:
+    credentials(monkeypatch, "registry-secret")
+    async with broker_with(SASL_BROKER) as broker:
+        yield broker
 
 
 async def initialise(
@@ -145,13 +154,8 @@ def as_principal(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 async def acl_broker(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[KafkaBroker]:
     credentials(monkeypatch, "broker-secret")
     as_principal(monkeypatch, "broker")
-    broker = KafkaBroker(extra_properties=ACL_BROKER)
-    try:
-        await broker.start()
-        await warm_up(broker.bootstrap)
+    async with broker_with(ACL_BROKER) as broker:
         yield broker
-    finally:
-        await broker.stop()
 
 
 async def forge_event(bootstrap: str, topic: str) -> None:
