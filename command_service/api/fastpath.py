@@ -41,7 +41,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from command_service.api.deps import CommandDeps, current_actor, get_deps
 from libs.auth.tokens import InvalidToken
-from libs.http.limits import MAX_BODY_BYTES, send_too_large
+from libs.http.json_keys import repeated_key
+from libs.http.limits import MAX_BODY_BYTES, json_content, send_too_large
 from schemas.envelope import Actor
 
 _API_KEY_HEADER = b"x-api-key"
@@ -140,16 +141,6 @@ def _route(route: APIRoute) -> _Route:
     if any(c.regex != "[^/]+" for c in route.param_convertors.values()):
         return full  # only plain {name} segments (strings), as FastAPI validates them
     return _Route(methods, route.path_regex, endpoint, tuple(got))
-
-
-def _json_content(value: bytes | None) -> bool:
-    """``application/json`` or ``application/*+json`` (FastAPI's test), in the common form."""
-    if value is None:
-        return False
-    kind = value.split(b";", 1)[0].strip().lower()
-    return kind == b"application/json" or (
-        kind.startswith(b"application/") and kind.endswith(b"+json") and b" " not in kind
-    )
 
 
 class FastCommands:
@@ -261,11 +252,11 @@ class FastCommands:
                             return None
                         kwargs[p.name] = p.default
                         continue
-                    if not _json_content(headers.get(b"content-type")):
+                    if not json_content(headers.get(b"content-type")):
                         return None
                     data = orjson.loads(body)
-                    if not isinstance(data, dict):
-                        return None
+                    if not isinstance(data, dict) or repeated_key(body, data) is not None:
+                        return None  # the full route answers (422 for a repeated key)
                     kwargs[p.name] = p.model.model_validate(data)
                 elif p.kind == "actor":
                     actor = await self._actor(deps, headers)

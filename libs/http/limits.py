@@ -1,9 +1,12 @@
-"""A hard cap on request body size, enforced before the body is parsed."""
+"""Checks on the raw request body before anything parses it: a hard cap on its size, and
+no JSON object in it repeating a key (``json_keys``)."""
 
 from __future__ import annotations
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from libs.http.json_keys import repeated_key
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -30,6 +33,52 @@ async def send_too_large(send: Send, max_bytes: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def json_content(value: bytes | None) -> bool:
+    """``application/json`` or ``application/*+json`` (FastAPI's test), in the common form."""
+    if value is None:
+        return False
+    kind = value.split(b";", 1)[0].strip().lower()
+    return kind == b"application/json" or (
+        kind.startswith(b"application/") and kind.endswith(b"+json") and b" " not in kind
+    )
+
+
+async def send_repeated_key(send: Send, key: str) -> None:
+    """Answer 422 problem+json: a JSON object of the body repeats ``key``."""
+    body = orjson.dumps(
+        {
+            "type": "urn:registry:problem:request.repeated_key",
+            "title": f"The JSON body repeats the key {key!r} in one object; each key may"
+            " appear once.",
+            "status": 422,
+            "code": "request.repeated_key",
+            "key": key,
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _repeated_key(headers: list[tuple[bytes, bytes]], body: bytes) -> str | None:
+    content_type = next((v for k, v in headers if k == b"content-type"), None)
+    if not body or not json_content(content_type):
+        return None
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # the app answers what it answers to JSON it cannot read
+    return repeated_key(body, parsed)
 
 
 class BodySizeLimit:
@@ -70,13 +119,18 @@ class BodySizeLimit:
             chunks.append(body)
             if not message.get("more_body", False):
                 break
+        whole = b"".join(chunks)
+        key = _repeated_key(scope.get("headers", []), whole)
+        if key is not None:
+            await send_repeated_key(send, key)
+            return
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": whole, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)

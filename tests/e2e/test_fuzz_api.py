@@ -346,6 +346,7 @@ RAW_BODIES: list[tuple[str, bytes, str]] = [
         b'{"amount": 1, "amount": -1, "comment": "a", "comment": 2}',
         "application/json",
     ),
+    ("repeated key", b'{"comment": "a", "comment": "b"}', "application/json"),
     (
         "bad UTF-8",
         b'{"name": "\xff\xfe", "comment": "\xc3\x28"}',
@@ -405,6 +406,10 @@ async def test_raw_bodies(surface: Surface) -> None:
                     )
                     if name == "oversize" and r.status_code != 413:
                         failures.append(f"{method} {path} oversize: {r.status_code}, not 413")
+                    if name == "repeated key" and (
+                        r.status_code != 422 or r.json().get("code") != "request.repeated_key"
+                    ):
+                        failures.append(f"{method} {path} repeated key: {r.status_code} {r.text}")
     assert sent > 0
     assert not failures, "\n".join(failures[:60])
 

@@ -101,6 +101,7 @@ TRANSFER = {
 FREEZE = orjson.dumps({"frozen": True})
 
 # (method, path, headers, body, goes the short way; None: a route it never takes)
+REPEATED = b'{"frozen": true, "frozen": false}'
 CASES: list[tuple[str, str, dict[str, str], bytes | None, bool | None]] = [
     ("PUT", "/v1/settings/transfer-freeze", {**AUTH, **JSON}, FREEZE, True),
     (
@@ -160,6 +161,14 @@ CASES: list[tuple[str, str, dict[str, str], bytes | None, bool | None]] = [
     ("POST", "/v1/transfers/abc/cancel", AUTH, None, False),
     ("POST", "/v1/transfers/12/cancel", {**AUTH, **JSON}, b"null", False),
     ("POST", "/v1/transfers", {**AUTH, **JSON}, b"{}", False),
+    # A repeated key: which value would count is the parser's choice; refused either way.
+    (
+        "PUT",
+        "/v1/settings/transfer-freeze",
+        {**AUTH, **JSON},
+        b'{"frozen": true, "frozen": false}',
+        False,
+    ),
     ("POST", "/v1/auth/token", {}, b"username=a&password=b", None),  # never short
 ]
 
@@ -264,3 +273,18 @@ async def test_the_body_limit_holds_on_the_short_way_also_for_chunked_bodies() -
     # chunked and within the limit: decided
     assert await _raw(app, [FREEZE[:5], FREEZE[5:]], auth) == 201
     assert len(bus.sent) == 1
+
+
+async def test_a_repeated_key_is_refused_naming_it_and_publishes_nothing() -> None:
+    bus = FakeBus()
+    transport = httpx.ASGITransport(app=_app(bus, True), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.put(
+            "/v1/settings/transfer-freeze",
+            headers={**AUTH, **JSON},
+            content=REPEATED,
+        )
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert (r.json()["code"], r.json()["key"]) == ("request.repeated_key", "frozen")
+    assert bus.sent == []
