@@ -196,24 +196,44 @@ def compare() -> None:
         raise typer.Exit(1)
 
 
+LogFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--log-file",
+        help="Verify an exported log (`registry export-log`) instead of the registry's own;"
+        " no database or broker needed.",
+    ),
+]
+
+
 @app.command()
-def verify(checkpoint: CheckpointFiles = None, public_key: PublicKeyOption = None) -> None:
+def verify(
+    checkpoint: CheckpointFiles = None,
+    public_key: PublicKeyOption = None,
+    log_file: LogFileOption = None,
+) -> None:
     """Walk the log: dense seq, hash chain, envelope validity, and every signed checkpoint
     given. Non-zero exit on any break."""
+    from libs.eventlog.file_log import FileEventSource
+    from libs.eventlog.ports import EventSource
     from libs.eventlog.signing import (
         CheckpointInvalid,
         check_signature,
         parse,
         read_public_key,
     )
-    from libs.eventlog.verify import verify_log
+    from libs.eventlog.verify import Report, verify_log
     from registry_cli.wiring import database, event_source, signing_key
 
     settings = _settings("verify")
+    # An exported log is checked against its checkpoints' registry (or just as a chain).
+    registry: str | None = None if log_file else settings.registry
     pins = []
     if checkpoint:
         if public_key:
             key = read_public_key(public_key)
+        elif log_file:
+            raise typer.BadParameter("give --public-key (the registry's, pinned) with --log-file")
         else:
             private = signing_key(settings)
             if private is None:
@@ -223,8 +243,9 @@ def verify(checkpoint: CheckpointFiles = None, public_key: PublicKeyOption = Non
             try:
                 cp = parse(path.read_bytes())
                 check_signature(cp, key)
-                if cp.registry != settings.registry:
-                    raise CheckpointInvalid(f"it is registry {cp.registry}'s")
+                registry = registry or cp.registry
+                if cp.registry != registry:
+                    raise CheckpointInvalid(f"it is registry {cp.registry}'s, not {registry}'s")
             except (OSError, CheckpointInvalid) as exc:
                 console.print(
                     f"[red]INVALID checkpoint {path}: {exc}[/red]", highlight=False, soft_wrap=True
@@ -232,20 +253,25 @@ def verify(checkpoint: CheckpointFiles = None, public_key: PublicKeyOption = Non
                 raise typer.Exit(1) from None
             pins.append(cp)
 
+    async def walk(source: EventSource) -> Report:
+        try:
+            with _progress() as progress:
+                task = progress.add_task("verifying", total=None)
+                return await verify_log(
+                    source,
+                    lambda d, t: progress.update(task, completed=d, total=t),
+                    registry=registry,
+                    checkpoints=pins,
+                )
+        finally:
+            await source.close()
+
     async def go() -> bool:
-        async with database(settings) as dsn:
-            source = event_source(settings, dsn)
-            try:
-                with _progress() as progress:
-                    task = progress.add_task("verifying", total=None)
-                    report = await verify_log(
-                        source,
-                        lambda d, t: progress.update(task, completed=d, total=t),
-                        registry=settings.registry,
-                        checkpoints=pins,
-                    )
-            finally:
-                await source.close()
+        if log_file is not None:
+            report = await walk(FileEventSource(log_file))
+        else:
+            async with database(settings) as dsn:
+                report = await walk(event_source(settings, dsn))
         console.print(f"events: {report.events:,}  last seq: {report.last_seq:,}")
         console.print(f"head hash: {report.last_hash}")
         for name, count in sorted(report.types.items()):
@@ -266,6 +292,29 @@ def verify(checkpoint: CheckpointFiles = None, public_key: PublicKeyOption = Non
 
     if not _run(go()):
         raise typer.Exit(1)
+
+
+@app.command("export-log")
+def export_log_cmd(
+    out: Annotated[Path, typer.Argument(help="The file to write (one event per line).")],
+) -> None:
+    """Write the whole log, one event's exact bytes per line, for auditors and other
+    registries (`registry verify --log-file`). It holds personal data: hand it over as such."""
+    from libs.eventlog.file_log import export_log
+    from registry_cli.wiring import database, event_source
+
+    settings = _settings("export-log")
+
+    async def go() -> int:
+        async with database(settings) as dsn:
+            source = event_source(settings, dsn)
+            try:
+                with out.open("wb") as f:
+                    return await export_log(source, f)
+            finally:
+                await source.close()
+
+    console.print(f"wrote {_run(go()):,} events to {out}")
 
 
 @app.command()

@@ -75,3 +75,52 @@ async def test_a_signed_checkpoint_catches_a_log_cut_short(
     foreign = await run(["verify", "--checkpoint", str(path), "--public-key", other_key], env)
     assert foreign.returncode == 1
     assert "signed by key" in foreign.stdout
+
+
+async def test_an_auditor_verifies_an_exported_log_with_nothing_but_the_file(
+    fresh_db: str, unique_registry: str, tmp_path: Path
+) -> None:
+    reg = unique_registry
+    last = await fill_embedded_log(fresh_db, reg, n=6)  # 11 events
+    env = {
+        "DATABASE_URL": fresh_db,
+        "REGISTRY_REGISTRY": reg,
+        "REGISTRY_SIGNING_KEY": new_private_key_text(),
+    }
+    signed = await run(["checkpoint"], env)
+    cp_path = tmp_path / "head.json"
+    cp_path.write_text(signed.stdout.strip().splitlines()[-1])
+    key = (await run(["signing-key"], env)).stdout.split("public key ")[1].split()[0]
+    log_path = tmp_path / "log.jsonl"
+    exported = await run(["export-log", str(log_path)], env)
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    lines = log_path.read_bytes().splitlines()
+    assert len(lines) == last
+
+    # The auditor: no database, no broker, no registry settings; the file, the checkpoint
+    # and the registry's public key.
+    auditor = {"REGISTRY_DATA_DIR": str(tmp_path / "auditor"), "DATABASE_URL": ""}
+    args = ["verify", "--log-file", str(log_path), "--checkpoint", str(cp_path)]
+    ok = await run([*args, "--public-key", key], auditor)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"last seq: {last}" in ok.stdout
+    assert "signed checkpoints checked: 1" in ok.stdout
+    assert not (tmp_path / "auditor").exists()  # nothing made on the auditor's side
+
+    # One byte changed in one event: caught, and where.
+    at = next(i for i, line in enumerate(lines) if b"Developer" in line)
+    altered = [*lines]
+    altered[at] = altered[at].replace(b"Developer", b"Devel0per", 1)
+    log_path.write_bytes(b"\n".join(altered) + b"\n")
+    broken = await run([*args, "--public-key", key], auditor)
+    assert broken.returncode == 1
+    assert f"BREAK at position {at} (seq {at + 1}): hash does not match" in broken.stdout
+    # The last events dropped: still a chain, not the signed one.
+    log_path.write_bytes(b"\n".join(lines[:-3]) + b"\n")
+    short = await run([*args, "--public-key", key], auditor)
+    assert short.returncode == 1
+    assert "cut short" in short.stdout
+    # A checkpoint without the key to check it: refused, not trusted.
+    unkeyed = await run(args, auditor)
+    assert unkeyed.returncode != 0
+    assert "--public-key" in unkeyed.stdout + unkeyed.stderr
