@@ -35,7 +35,7 @@ ISSUED = 100
 EACH = 2
 CLIENTS = 60  # 50 can be served, 10 must be refused
 SPREAD_S = 0.02  # client i submits after i * SPREAD_S: the race spans the fault
-FAULT_AFTER_S = 0.4
+ANSWERED_BEFORE_FAULT = 3  # the fault strikes once this many clients have their answer
 DEVELOPER_ADMIN = Actor(kind="user", user_id=2)
 
 
@@ -65,7 +65,10 @@ async def race_through(
             return await submit_until_decided(bus, env, timeout_s=3, deadline_s=240)
 
         tasks = [asyncio.create_task(client(i)) for i in range(CLIENTS)]
-        await asyncio.sleep(FAULT_AFTER_S)
+        deadline = asyncio.get_running_loop().time() + 60
+        while sum(t.done() for t in tasks) < ANSWERED_BEFORE_FAULT:
+            assert asyncio.get_running_loop().time() < deadline, "the race did not start"
+            await asyncio.sleep(0.01)
         before = sum(t.done() for t in tasks)
         await fault(processors)
         results = await asyncio.wait_for(asyncio.gather(*tasks), 300)
