@@ -3,6 +3,8 @@ no JSON object in it repeating a key (``json_keys``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -11,21 +13,16 @@ from libs.http.json_keys import repeated_key
 MAX_BODY_BYTES = 256 * 1024
 
 
-async def send_too_large(send: Send, max_bytes: int) -> None:
-    """Answer 413 problem+json: the body is larger than ``max_bytes``."""
+async def send_problem(send: Send, status: int, code: str, title: str, **extra: Any) -> None:
+    """Answer problem+json straight from ASGI middleware (no app behind it)."""
     body = orjson.dumps(
-        {
-            "type": "urn:registry:problem:request.too_large",
-            "title": f"The request body is larger than {max_bytes} bytes.",
-            "status": 413,
-            "code": "request.too_large",
-            "max_bytes": max_bytes,
-        }
+        {"type": f"urn:registry:problem:{code}", "title": title, "status": status, "code": code}
+        | extra
     )
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),
@@ -33,6 +30,17 @@ async def send_too_large(send: Send, max_bytes: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_too_large(send: Send, max_bytes: int) -> None:
+    """Answer 413 problem+json: the body is larger than ``max_bytes``."""
+    await send_problem(
+        send,
+        413,
+        "request.too_large",
+        f"The request body is larger than {max_bytes} bytes.",
+        max_bytes=max_bytes,
+    )
 
 
 def json_content(value: bytes | None) -> bool:
@@ -47,27 +55,13 @@ def json_content(value: bytes | None) -> bool:
 
 async def send_repeated_key(send: Send, key: str) -> None:
     """Answer 422 problem+json: a JSON object of the body repeats ``key``."""
-    body = orjson.dumps(
-        {
-            "type": "urn:registry:problem:request.repeated_key",
-            "title": f"The JSON body repeats the key {key!r} in one object; each key may"
-            " appear once.",
-            "status": 422,
-            "code": "request.repeated_key",
-            "key": key,
-        }
+    await send_problem(
+        send,
+        422,
+        "request.repeated_key",
+        f"The JSON body repeats the key {key!r} in one object; each key may appear once.",
+        key=key,
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 422,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _repeated_key(headers: list[tuple[bytes, bytes]], body: bytes) -> str | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import orjson
 import pytest
 
-from libs.eventlog.signing import new_private_key_text, parse
+from libs.eventlog.signing import SignedCheckpoint, new_private_key_text, parse
 from tests.integration.harness import run_cli
 from tests.integration.test_projector_and_replay import fill_embedded_log
 
@@ -22,11 +23,17 @@ async def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProce
     return await asyncio.to_thread(run_cli, args, env)
 
 
-async def test_a_signed_checkpoint_catches_a_log_cut_short(
-    fresh_db: str, unique_registry: str, tmp_path: Path
-) -> None:
-    reg = unique_registry
-    last = await fill_embedded_log(fresh_db, reg, n=10)  # 15 events
+@dataclass
+class Signed:
+    env: dict[str, str]  # the registry's settings (its signing key included)
+    last: int  # the log's last seq
+    checkpoint: SignedCheckpoint  # of that head, from `registry checkpoint`
+    path: Path  # where it is saved, as served
+
+
+async def signed_log(fresh_db: str, reg: str, n: int, tmp_path: Path) -> Signed:
+    """A registry log of ``n`` programmes and a signed checkpoint of its head."""
+    last = await fill_embedded_log(fresh_db, reg, n=n)
     env = {
         "DATABASE_URL": fresh_db,
         "REGISTRY_REGISTRY": reg,
@@ -38,6 +45,15 @@ async def test_a_signed_checkpoint_catches_a_log_cut_short(
     assert (cp.registry, cp.seq) == (reg, last)
     path = tmp_path / "checkpoint.json"
     path.write_bytes(orjson.dumps(cp.to_json()))
+    return Signed(env, last, cp, path)
+
+
+async def test_a_signed_checkpoint_catches_a_log_cut_short(
+    fresh_db: str, unique_registry: str, tmp_path: Path
+) -> None:
+    reg = unique_registry
+    s = await signed_log(fresh_db, reg, 10, tmp_path)  # 15 events
+    env, last, cp, path = s.env, s.last, s.checkpoint, s.path
 
     ok = await run(["verify", "--checkpoint", str(path)], env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -80,16 +96,8 @@ async def test_a_signed_checkpoint_catches_a_log_cut_short(
 async def test_an_auditor_verifies_an_exported_log_with_nothing_but_the_file(
     fresh_db: str, unique_registry: str, tmp_path: Path
 ) -> None:
-    reg = unique_registry
-    last = await fill_embedded_log(fresh_db, reg, n=6)  # 11 events
-    env = {
-        "DATABASE_URL": fresh_db,
-        "REGISTRY_REGISTRY": reg,
-        "REGISTRY_SIGNING_KEY": new_private_key_text(),
-    }
-    signed = await run(["checkpoint"], env)
-    cp_path = tmp_path / "head.json"
-    cp_path.write_text(signed.stdout.strip().splitlines()[-1])
+    s = await signed_log(fresh_db, unique_registry, 6, tmp_path)  # 11 events
+    env, last, cp_path = s.env, s.last, s.path
     key = (await run(["signing-key"], env)).stdout.split("public key ")[1].split()[0]
     log_path = tmp_path / "log.jsonl"
     exported = await run(["export-log", str(log_path)], env)
