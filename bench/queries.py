@@ -70,6 +70,7 @@ from bench.run import (
     _wait_ready,
     background_load,
     cpu_note,
+    registry_env,
 )
 from libs.auth.tokens import issue_access_token
 from libs.eventlog.pg_log import PgEventSource
@@ -218,19 +219,13 @@ async def start_query_api(
     dsn: str, workdir: Path, workers: int, env_extra: dict[str, str]
 ) -> QueryApi:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "DATABASE_URL")}
-    env.update(
-        {
-            "REGISTRY_REGISTRY": REGISTRY,
-            "REGISTRY_DATA_DIR": str(workdir / "data"),
-            "REGISTRY_QUERY_PORT": str(port),
-            "REGISTRY_TOKEN_SECRET": TOKEN_SECRET,
-            "REGISTRY_LOG_JSON": "true",
-            "REGISTRY_QUERY_WORKERS": str(workers),
-            "DATABASE_URL": dsn,
-            "PYTHONPATH": str(REPO),
-            **env_extra,
-        }
+    env = registry_env(
+        REGISTRY,
+        workdir,
+        REGISTRY_QUERY_PORT=str(port),
+        REGISTRY_QUERY_WORKERS=str(workers),
+        DATABASE_URL=dsn,
+        **env_extra,
     )
     log_path = workdir / "query-api.log"
     cmd = _registry_command("query-api")

@@ -347,6 +347,24 @@ def _server_command(loop: str, profile: Path | None) -> list[str]:
     return cmd
 
 
+def registry_env(registry: str, workdir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a registry process the benchmark starts: this one's without any
+    KAFKA_BOOTSTRAP / DATABASE_URL of its own, the bench registry's settings, then
+    ``settings`` (variable name -> value)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "DATABASE_URL")}
+    env.update(
+        {
+            "REGISTRY_REGISTRY": registry,
+            "REGISTRY_DATA_DIR": str(workdir / "data"),
+            "REGISTRY_TOKEN_SECRET": TOKEN_SECRET,
+            "REGISTRY_LOG_JSON": "true",
+            "PYTHONPATH": str(REPO),
+            **settings,
+        }
+    )
+    return env
+
+
 def _spawn(
     cmd: list[str], cwd: Path, env: dict[str, str], log_path: Path
 ) -> subprocess.Popen[bytes]:
@@ -364,19 +382,13 @@ async def start_server(
     profile: Path | None,
 ) -> Server:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "DATABASE_URL")}
-    env.update(
-        {
-            "REGISTRY_REGISTRY": registry,
-            "REGISTRY_DATA_DIR": str(workdir / "data"),
-            "REGISTRY_PORT": str(port),
-            "REGISTRY_QUERY_PORT": str(free_port(exclude=[port])),
-            "REGISTRY_ROOT_PASSWORD": ROOT_PASSWORD,
-            "REGISTRY_ROOT_EMAIL": ROOT_EMAIL,
-            "REGISTRY_TOKEN_SECRET": TOKEN_SECRET,
-            "REGISTRY_LOG_JSON": "true",
-            "PYTHONPATH": str(REPO),
-        }
+    env = registry_env(
+        registry,
+        workdir,
+        REGISTRY_PORT=str(port),
+        REGISTRY_QUERY_PORT=str(free_port(exclude=[port])),
+        REGISTRY_ROOT_PASSWORD=ROOT_PASSWORD,
+        REGISTRY_ROOT_EMAIL=ROOT_EMAIL,
     )
     if kafka_bootstrap:
         env["KAFKA_BOOTSTRAP"] = kafka_bootstrap
@@ -447,19 +459,13 @@ async def start_split_server(
     ports = {"processor": free_port(), "projector": 0, "api": 0}
     ports["projector"] = free_port(exclude=[ports["processor"]])
     ports["api"] = free_port(exclude=[ports["processor"], ports["projector"]])
-    base = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "DATABASE_URL")}
-    base.update(
-        {
-            "REGISTRY_REGISTRY": registry,
-            "REGISTRY_DATA_DIR": str(workdir / "data"),
-            "REGISTRY_ROOT_PASSWORD": ROOT_PASSWORD,
-            "REGISTRY_ROOT_EMAIL": ROOT_EMAIL,
-            "REGISTRY_TOKEN_SECRET": TOKEN_SECRET,
-            "REGISTRY_LOG_JSON": "true",
-            "KAFKA_BOOTSTRAP": kafka_bootstrap,
-            "DATABASE_URL": database_url,
-            "PYTHONPATH": str(REPO),
-        }
+    base = registry_env(
+        registry,
+        workdir,
+        REGISTRY_ROOT_PASSWORD=ROOT_PASSWORD,
+        REGISTRY_ROOT_EMAIL=ROOT_EMAIL,
+        KAFKA_BOOTSTRAP=kafka_bootstrap,
+        DATABASE_URL=database_url,
     )
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name in ("processor", "projector"):
