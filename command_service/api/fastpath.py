@@ -42,7 +42,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from command_service.api.deps import CommandDeps, current_actor, get_deps
 from libs.auth.tokens import InvalidToken
 from libs.http.json_keys import repeated_key
-from libs.http.limits import MAX_BODY_BYTES, json_content, send_too_large
+from libs.http.limits import (
+    MAX_BODY_BYTES,
+    declared_too_large,
+    json_content,
+    send_too_large,
+)
 from schemas.envelope import Actor
 
 _API_KEY_HEADER = b"x-api-key"
@@ -186,14 +191,9 @@ class FastCommands:
     ) -> None:
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.max_body_bytes
-                except ValueError:
-                    too_big = True
-                if too_big:
-                    await send_too_large(send, self.max_body_bytes)
-                    return
+            if name == b"content-length" and declared_too_large(value, self.max_body_bytes):
+                await send_too_large(send, self.max_body_bytes)
+                return
             headers.setdefault(name, value)
         messages: list[Message] = []
         chunks: list[bytes] = []

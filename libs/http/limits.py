@@ -43,6 +43,14 @@ async def send_too_large(send: Send, max_bytes: int) -> None:
     )
 
 
+def declared_too_large(content_length: bytes, max_bytes: int) -> bool:
+    """A ``content-length`` header over ``max_bytes``, or one that is not a number."""
+    try:
+        return int(content_length) > max_bytes
+    except ValueError:
+        return True
+
+
 def json_content(value: bytes | None) -> bool:
     """``application/json`` or ``application/*+json`` (FastAPI's test), in the common form."""
     if value is None:
@@ -88,14 +96,9 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.max_bytes
-                except ValueError:
-                    too_big = True
-                if too_big:
-                    await self._reject(send)
-                    return
+            if name == b"content-length" and declared_too_large(value, self.max_bytes):
+                await self._reject(send)
+                return
         # Buffer the body (at most max_bytes) before the app sees it, so a chunked body
         # that grows too large is refused with 413 before any parsing.
         chunks: list[bytes] = []
